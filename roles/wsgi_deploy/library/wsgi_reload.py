@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: wsgi_reload
+short_description: Gracefully reload gunicorn or uWSGI and wait until the reload has really ended
+description:
+  - Reads the server's pidfile and refuses, signalling nothing, unless the PID is a live
+    gunicorn or uWSGI master (not a worker, not an unrelated process left behind by a stale pidfile).
+  - Snapshots the worker PIDs and the log's offset, then triggers the reload. gunicorn gets a
+    C(SIGHUP); uWSGI gets its C(touch-chain-reload) file touched (which needs C(lazy-apps)).
+  - Waits for the end that the server itself marks. gunicorn has ended when every old worker has
+    exited and as many new ones are alive. uWSGI has ended when it logs C(chain reloading complete)
+    after the touch. It polls every 50 ms.
+  - Fails with the log lines that show why when the master dies, when uWSGI workers log that the
+    app failed to load (uWSGI still calls such a chain complete), when uWSGI does not react to the
+    touch, or on timeout.
+  - O(state=status) only reports whether the pidfile names a live master.
+version_added: "1.0.0"
+author: wsgi-deploy developers
+options:
+  server:
+    description: Which server runs the app.
+    type: str
+    required: true
+    choices: [gunicorn, uwsgi]
+  pidfile:
+    description: The pidfile that names the server's master process.
+    type: path
+    required: true
+  reload_file:
+    description:
+      - The C(touch-chain-reload) path of uWSGI. Required when O(server=uwsgi) and O(state=reloaded).
+    type: path
+  log_file:
+    description:
+      - The server's log. For gunicorn it is read for the report only.
+      - For uWSGI it is how the end of the chain is seen; when omitted, the file behind the
+        master's standard error is used, and the module fails before touching anything if there is none.
+    type: path
+  expected_workers:
+    description:
+      - How many workers gunicorn runs once reloaded. Defaults to as many as before the reload.
+    type: int
+  timeout:
+    description: Seconds to wait for the reload to end before failing.
+    type: float
+    default: 120
+  state:
+    description:
+      - V(reloaded) reloads and waits. V(status) reports whether the server runs and changes nothing.
+    type: str
+    choices: [reloaded, status]
+    default: reloaded
+notes:
+  - Check mode runs every check that can refuse a reload, then reports what it would do.
+  - The logic lives in module_utils/wsgi_reload_core.py, wsgi_procs.py and wsgi_logwatch.py.
+  - Runs as a user allowed to signal the master and to touch the reload file.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Reload | Reload gunicorn gracefully
+  wsgi_reload:
+    server: gunicorn
+    pidfile: /srv/shop/run/server.pid
+    log_file: /srv/shop/log/server.log
+    timeout: 60
+  register: reload
+
+- name: Reload | Chain-reload uWSGI
+  wsgi_reload:
+    server: uwsgi
+    pidfile: /srv/shop/run/server.pid
+    reload_file: /srv/shop/run/reload.touch
+
+- name: Prepare | Is the server running?
+  wsgi_reload:
+    server: gunicorn
+    pidfile: /srv/shop/run/server.pid
+    state: status
+  register: status
+"""
+
+RETURN = r"""
+reloaded:
+  description: Whether a reload was triggered and ended well.
+  returned: state=reloaded
+  type: bool
+method:
+  description: V(hup) for gunicorn, V(chain) for uWSGI.
+  returned: state=reloaded
+  type: str
+master_pid:
+  description: The master's PID, which a graceful reload keeps.
+  returned: always
+  type: int
+old_pids:
+  description: Worker PIDs before the reload.
+  returned: state=reloaded
+  type: list
+  elements: int
+new_pids:
+  description: Worker PIDs alive once the reload ended.
+  returned: state=reloaded
+  type: list
+  elements: int
+duration_s:
+  description: Seconds from the trigger to the end the module saw.
+  returned: state=reloaded
+  type: float
+ended_by:
+  description: What marked the end, in words.
+  returned: success
+  type: str
+  sample: "log: chain reloading complete"
+log_file:
+  description: The log that was read, if any.
+  returned: state=reloaded
+  type: str
+log_lines:
+  description: The last lines the server logged after the trigger (at most 40).
+  returned: state=reloaded
+  type: list
+  elements: str
+running:
+  description: Whether the pidfile names a live master.
+  returned: state=status, and on failure when the master is gone
+  type: bool
+workers:
+  description: Worker PIDs.
+  returned: state=status
+  type: list
+  elements: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible.module_utils.wsgi_reload_core import ReloadError, reload_server, server_status
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "server": {"type": "str", "required": True, "choices": ["gunicorn", "uwsgi"]},
+            "pidfile": {"type": "path", "required": True},
+            "reload_file": {"type": "path"},
+            "log_file": {"type": "path"},
+            "expected_workers": {"type": "int"},
+            "timeout": {"type": "float", "default": 120},
+            "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status"]},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["state"] == "status":
+        module.exit_json(**server_status(params))
+    if params["server"] == "uwsgi" and not params["reload_file"]:
+        module.fail_json(msg="reload_file is required to chain-reload uWSGI")
+    try:
+        result = reload_server(params, check_mode=module.check_mode)
+    except ReloadError as exc:
+        module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

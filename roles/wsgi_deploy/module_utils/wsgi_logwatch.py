@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+"""Follow a server's log from a remembered offset, and read uWSGI's chain reload lines in it."""
+from __future__ import annotations
+
+import os
+import re
+
+MAX_KEPT_LINES = 200
+
+# What uWSGI 2.0 prints during a chain reload (reload-facts.md).
+UWSGI_TOUCHED = re.compile(r"has been touched\.\.\. chain reload")
+UWSGI_CHAIN_START = re.compile(r"chain reload|chain next victim")
+UWSGI_COMPLETE = re.compile(r"chain reloading complete")
+UWSGI_KILLING = re.compile(r"Gracefully killing worker (\d+) \(pid: (\d+)\)")
+UWSGI_RESPAWNED = re.compile(r"Respawned uWSGI worker (\d+) \(new pid: (\d+)\)")
+UWSGI_WAITING = re.compile(r"chain is still waiting for worker (\d+)")
+# Lines that say the new code did not load or a worker cannot live: "complete" then means nothing.
+UWSGI_FAILURES = re.compile(
+    r"unable to load app|no app loaded|no python application found"
+    r"|DAMN ! worker|respawning too fast"
+)
+GUNICORN_FAILURES = re.compile(
+    r"Exception in worker process|Worker failed to boot|Failed to read config file"
+    r"|HaltServer|Reason: "
+)
+
+
+class LogWatcher(object):
+    """Reads only what a log gained since it was opened; survives truncation and rotation."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lines = []
+        self.dropped = 0
+        self._pending = b""
+        self._inode, self.offset = self._stat()
+
+    def _stat(self):
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return None, 0
+        return info.st_ino, info.st_size
+
+    def poll(self):
+        """Return the complete lines written since the last poll."""
+        inode, size = self._stat()
+        if inode is None:
+            return []
+        if inode != self._inode or size < self.offset:
+            self._inode, self.offset, self._pending = inode, 0, b""
+        if size == self.offset:
+            return []
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(size - self.offset)
+        self.offset += len(data)
+        parts = (self._pending + data).split(b"\n")
+        self._pending = parts.pop()
+        new = [part.decode("utf-8", "replace").rstrip("\r") for part in parts]
+        self._keep(new)
+        return new
+
+    def pending(self):
+        """The last line so far if the server has not ended it yet."""
+        return self._pending.decode("utf-8", "replace")
+
+    def _keep(self, new):
+        self.lines.extend(new)
+        if len(self.lines) > MAX_KEPT_LINES:
+            self.dropped += len(self.lines) - MAX_KEPT_LINES
+            del self.lines[:-MAX_KEPT_LINES]
+
+
+class UwsgiChain(object):
+    """What a uWSGI chain reload has shown so far, from its log lines."""
+
+    def __init__(self):
+        self.started = False
+        self.complete = False
+        self.old_pids = []
+        self.new_pids = []
+        self.waiting_for = None
+        self.failures = []
+
+    def feed(self, lines):
+        for line in lines:
+            if UWSGI_CHAIN_START.search(line):
+                self.started = True
+            if UWSGI_COMPLETE.search(line):
+                self.complete = True
+            killing = UWSGI_KILLING.search(line)
+            if killing:
+                self.old_pids.append(int(killing.group(2)))
+            respawned = UWSGI_RESPAWNED.search(line)
+            if respawned:
+                self.new_pids.append(int(respawned.group(2)))
+            waiting = UWSGI_WAITING.search(line)
+            if waiting:
+                self.waiting_for = int(waiting.group(1))
+            if UWSGI_FAILURES.search(line):
+                self.failures.append(line)
+
+
+def gunicorn_failures(lines):
+    return [line for line in lines if GUNICORN_FAILURES.search(line)]

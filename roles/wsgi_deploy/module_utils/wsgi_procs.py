@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+"""Process inspection through /proc: who a PID is, its children, whether it still lives.
+
+Kept free of Ansible imports so that the tests can drive it against real servers.
+"""
+from __future__ import annotations
+
+import os
+
+
+class ProcessGone(Exception):
+    """The process no longer exists (or is a zombie)."""
+
+
+def _read(path, mode="r"):
+    try:
+        with open(path, mode) as handle:
+            return handle.read()
+    except (FileNotFoundError, ProcessLookupError):
+        raise ProcessGone(path)
+
+
+def stat_fields(pid):
+    """Fields of /proc/PID/stat after the command name, which may itself hold spaces."""
+    raw = _read("/proc/%d/stat" % pid)
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def identity(pid):
+    """(pid, start time in clock ticks): survives PID reuse, unlike the PID alone."""
+    return pid, int(stat_fields(pid)[19])
+
+
+def is_alive(ident):
+    pid, started = ident
+    try:
+        fields = stat_fields(pid)
+    except ProcessGone:
+        return False
+    return fields[0] != "Z" and int(fields[19]) == started
+
+
+def running(pid):
+    """Whether PID runs; one that exited but is not reaped yet (a zombie) does not."""
+    try:
+        return stat_fields(pid)[0] != "Z"
+    except ProcessGone:
+        return False
+
+
+def ppid(pid):
+    return int(stat_fields(pid)[1])
+
+
+def argv(pid):
+    raw = _read("/proc/%d/cmdline" % pid, "rb")
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def describe(pid):
+    try:
+        return " ".join(argv(pid)) or "[%s]" % _read("/proc/%d/comm" % pid).strip()
+    except ProcessGone:
+        return "<gone>"
+
+
+def is_server_process(pid, server):
+    """Whether PID runs gunicorn or uWSGI: by its process title or its first two argv words.
+
+    A title set with setproctitle replaces argv ("gunicorn: master [app]"), a plain
+    start keeps it ("/venv/bin/python /venv/bin/gunicorn -c conf.py main:app").
+    """
+    try:
+        words = argv(pid)
+    except ProcessGone:
+        return False
+    if not words:
+        return False
+    needle = server.lower()
+    if needle in words[0].lower().split(":")[0]:
+        return True
+    return any(needle in os.path.basename(word).lower() for word in words[:2])
+
+
+def children(pid):
+    """Live child PIDs of PID, from every thread's children list, else by scanning /proc."""
+    task_dir = "/proc/%d/task" % pid
+    try:
+        tasks = os.listdir(task_dir)
+    except FileNotFoundError:
+        raise ProcessGone(task_dir)
+    found = set()
+    have_lists = False
+    for task in tasks:
+        try:
+            text = _read("%s/%s/children" % (task_dir, task))
+        except ProcessGone:
+            continue
+        except OSError:
+            break
+        have_lists = True
+        found.update(int(word) for word in text.split())
+    if not have_lists:
+        found = set(_scan_children(pid))
+    return sorted(child for child in found if running(child))
+
+
+def _scan_children(parent):
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if ppid(int(entry)) == parent:
+                    yield int(entry)
+            except ProcessGone:
+                continue
+
+
+# A wall-clock stamp is above this; gunicorn's heartbeat writes time.monotonic(), far below it.
+_WALL_CLOCK_FLOOR = 1e9
+
+
+def gunicorn_worker_ready(pid):
+    """Whether a gunicorn worker has loaded the app and entered its serving loop.
+
+    Each worker holds one unlinked heartbeat file (prefix `wgunicorn-`). The file is created
+    with a wall-clock mtime, and the worker's first notify(), made only from its run loop,
+    stamps it with time.monotonic(). Just after fork the worker still holds its siblings'
+    files, already stamped, until it closes them; a worker that failed to load the app
+    closes its own on the way out. Neither is ready. None when /proc/PID/fd cannot be read
+    (another user's process).
+    """
+    fd_dir = "/proc/%d/fd" % pid
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return None
+    stamps = []
+    for fd in fds:
+        link = "%s/%s" % (fd_dir, fd)
+        try:
+            if os.path.basename(os.readlink(link)).startswith("wgunicorn-"):
+                stamps.append(os.stat(link).st_mtime)
+        except OSError:
+            continue
+    return len(stamps) == 1 and stamps[0] < _WALL_CLOCK_FLOOR
+
+
+def stderr_target(pid):
+    """The path behind PID's standard error if it is a regular file, else None."""
+    try:
+        target = os.readlink("/proc/%d/fd/2" % pid)
+    except OSError:
+        return None
+    if target.endswith(" (deleted)") or not os.path.isfile(target):
+        return None
+    return target

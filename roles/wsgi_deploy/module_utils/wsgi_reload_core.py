@@ -1,0 +1,292 @@
+# -*- coding: utf-8 -*-
+"""Graceful reload of a running gunicorn or uWSGI, and the wait for its real end.
+
+Every check that can refuse runs in prepare(), before anything is signalled or touched;
+trigger() is the only step that changes the server; wait() only watches.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+try:
+    from ansible.module_utils import wsgi_procs as procs
+    from ansible.module_utils.wsgi_logwatch import LogWatcher, UwsgiChain, gunicorn_failures
+except ImportError:  # imported directly, by the tests
+    import wsgi_procs as procs
+    from wsgi_logwatch import LogWatcher, UwsgiChain, gunicorn_failures
+
+SERVERS = ("gunicorn", "uwsgi")
+METHODS = {"gunicorn": "hup", "uwsgi": "chain"}
+POLL_SECONDS = 0.05
+# uWSGI looks at its touch files once per master cycle, about every second.
+UWSGI_ACK_SECONDS = 10.0
+TAIL_LINES = 40
+
+
+class ReloadError(Exception):
+    """A reload that was refused or did not end well; facts says what was seen."""
+
+    def __init__(self, msg, **facts):
+        super(ReloadError, self).__init__(msg)
+        self.msg = msg
+        self.facts = facts
+
+
+def read_pidfile(path):
+    try:
+        with open(path) as handle:
+            text = handle.read().strip()
+    except FileNotFoundError:
+        raise ReloadError("pidfile %s does not exist: is the server running?" % path)
+    except OSError as exc:
+        raise ReloadError("cannot read pidfile %s: %s" % (path, exc.strerror))
+    if not text.isdigit() or int(text) <= 1:
+        raise ReloadError("pidfile %s holds %r, not a process ID" % (path, text[:40]))
+    return int(text)
+
+
+def find_master(server, pidfile):
+    """The (pid, start) identity of the server's master, or a ReloadError saying why not."""
+    pid = read_pidfile(pidfile)
+    try:
+        ident = procs.identity(pid)
+    except procs.ProcessGone:
+        raise ReloadError(
+            "pidfile %s names PID %d, which is not running: the pidfile is stale and "
+            "the server is down" % (pidfile, pid), master_pid=pid, running=False)
+    if not procs.is_alive(ident):
+        raise ReloadError("PID %d from %s has exited (zombie)" % (pid, pidfile),
+                          master_pid=pid, running=False)
+    if not procs.is_server_process(pid, server):
+        raise ReloadError(
+            "pidfile %s names PID %d, which runs `%s`, not a %s master: the pidfile is stale "
+            "and that process was not signalled" % (pidfile, pid, procs.describe(pid), server),
+            master_pid=pid, running=False)
+    parent = procs.ppid(pid)
+    if procs.is_server_process(parent, server):
+        raise ReloadError(
+            "pidfile %s names PID %d, a %s worker whose master is PID %d; point the pidfile "
+            "at the master" % (pidfile, pid, server, parent), master_pid=pid)
+    return ident
+
+
+def prepare(params):
+    """Check everything and snapshot the server; nothing is changed here."""
+    server = params["server"]
+    if server not in SERVERS:
+        raise ReloadError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
+    master = find_master(server, params["pidfile"])
+    workers = procs.children(master[0])
+    if not workers:
+        raise ReloadError("the %s master (PID %d) has no workers" % (server, master[0]),
+                          master_pid=master[0])
+    log_file = params.get("log_file")
+    if not log_file and server == "uwsgi":
+        log_file = procs.stderr_target(master[0])
+    plan = {
+        "server": server,
+        "method": METHODS[server],
+        "master": master,
+        "old_children": workers,
+        "log_file": log_file,
+        "reload_file": params.get("reload_file"),
+        "expected_workers": params.get("expected_workers") or None,
+        "timeout": float(params.get("timeout") or 120),
+    }
+    if server == "uwsgi":
+        _check_uwsgi_plan(plan)
+    if log_file and not os.access(log_file, os.R_OK):
+        raise ReloadError("log file %s is not readable" % log_file, master_pid=master[0])
+    return plan
+
+
+def _check_uwsgi_plan(plan):
+    reload_file = plan["reload_file"]
+    if not reload_file:
+        raise ReloadError("a uWSGI chain reload needs reload_file: the touch-chain-reload path")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(reload_file))):
+        raise ReloadError("the directory of reload_file %s does not exist" % reload_file)
+    if not plan["log_file"]:
+        raise ReloadError(
+            "cannot see the end of a uWSGI chain reload: master PID %d does not log to a file "
+            "(its stderr is %s); set log_file, or `logto` in its config"
+            % (plan["master"][0], _stderr_desc(plan["master"][0])), master_pid=plan["master"][0])
+
+
+def _stderr_desc(pid):
+    try:
+        return os.readlink("/proc/%d/fd/2" % pid)
+    except OSError:
+        return "unknown"
+
+
+def trigger(plan):
+    """The one step that acts on the server: SIGHUP to gunicorn, a touch for uWSGI."""
+    pid = plan["master"][0]
+    if plan["server"] == "gunicorn":
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except PermissionError:
+            raise ReloadError("not allowed to signal the gunicorn master PID %d: run as its "
+                              "user or with become" % pid, master_pid=pid)
+        return "SIGHUP to PID %d" % pid
+    path = plan["reload_file"]
+    # uWSGI compares whole-second mtimes, so a touch in the same second as the last one
+    # would go unseen: move the time strictly forward.
+    try:
+        previous = os.stat(path).st_mtime
+    except FileNotFoundError:
+        open(path, "a").close()
+        previous = 0
+    stamp = max(time.time(), previous + 1)
+    os.utime(path, (stamp, stamp))
+    return "touch %s" % path
+
+
+def _tail(watcher):
+    if watcher is None:
+        return []
+    lines = list(watcher.lines)
+    if watcher.pending():
+        lines.append(watcher.pending())
+    return lines[-TAIL_LINES:]
+
+
+def _fail(msg, plan, watcher, started, clock, **extra):
+    facts = _facts(plan, watcher, started, clock)
+    facts.update(extra)
+    raise ReloadError(msg, **facts)
+
+
+def _facts(plan, watcher, started, clock):
+    return {
+        "server": plan["server"],
+        "method": plan["method"],
+        "master_pid": plan["master"][0],
+        "log_file": plan["log_file"],
+        "log_lines": _tail(watcher),
+        "duration_s": round(clock() - started, 3),
+    }
+
+
+def wait_gunicorn(plan, watcher, started, clock, sleep):
+    """Ends once every old worker has exited and as many new ones live."""
+    master = plan["master"]
+    old = set(plan["old_children"])
+    expected = plan["expected_workers"] or len(old)
+    deadline = started + plan["timeout"]
+    while True:
+        if watcher:
+            watcher.poll()
+        if not procs.is_alive(master):
+            _fail("the gunicorn master (PID %d) died during the reload: the new code or "
+                  "config most likely fails to load; the site is down. Log:\n%s"
+                  % (master[0], "\n".join(_failure_lines(watcher))), plan, watcher, started,
+                  clock, running=False)
+        try:
+            current = set(procs.children(master[0]))
+        except procs.ProcessGone:
+            continue
+        # "Booting worker" is logged before the app is imported: only a worker that
+        # reached its serving loop counts as new.
+        unready = sorted(pid for pid in current if procs.gunicorn_worker_ready(pid) is False)
+        if not current & old and len(current) >= expected and not unready:
+            facts = _facts(plan, watcher, started, clock)
+            facts.update(old_pids=sorted(old), new_pids=sorted(current),
+                         ended_by="all %d old workers exited, %d new workers serving"
+                         % (len(old), len(current)))
+            return facts
+        if clock() >= deadline:
+            _fail("gunicorn did not finish reloading within %ss: old workers still alive %s, "
+                  "new workers %s (expected %d), not yet serving %s"
+                  % (plan["timeout"], sorted(current & old), sorted(current - old), expected,
+                     unready), plan, watcher, started, clock)
+        sleep(POLL_SECONDS)
+
+
+def _failure_lines(watcher):
+    lines = _tail(watcher)
+    bad = gunicorn_failures(lines)
+    return (bad or lines)[-10:]
+
+
+def wait_uwsgi(plan, watcher, started, clock, sleep):
+    """Ends on `chain reloading complete` after the touch, with no load failure on the way."""
+    master = plan["master"]
+    chain = UwsgiChain()
+    deadline = started + plan["timeout"]
+    ack_deadline = started + min(UWSGI_ACK_SECONDS, plan["timeout"])
+    while True:
+        chain.feed(watcher.poll())
+        if not chain.complete and "chain reloading complete" in watcher.pending():
+            chain.complete = True
+        if not procs.is_alive(master):
+            _fail("the uWSGI master (PID %d) exited during the chain reload" % master[0],
+                  plan, watcher, started, clock, running=False)
+        if chain.failures:
+            _fail("uWSGI workers failed to load the new code during the chain reload:\n%s"
+                  % "\n".join(chain.failures[:10]), plan, watcher, started, clock,
+                  old_pids=chain.old_pids, new_pids=chain.new_pids)
+        if chain.complete:
+            facts = _facts(plan, watcher, started, clock)
+            facts.update(old_pids=chain.old_pids,
+                         new_pids=[pid for pid in chain.new_pids if procs.running(pid)],
+                         ended_by="log: chain reloading complete")
+            still = [pid for pid in chain.old_pids if procs.running(pid)]
+            if still:
+                _fail("uWSGI reported the chain complete but old workers %s still run" % still,
+                      plan, watcher, started, clock)
+            return facts
+        now = clock()
+        if not chain.started and now >= ack_deadline:
+            _fail("uWSGI (master PID %d) did not react to `touch %s` within %.0fs: is "
+                  "touch-chain-reload set to that path in its config?"
+                  % (master[0], plan["reload_file"], ack_deadline - started),
+                  plan, watcher, started, clock)
+        if now >= deadline:
+            stuck = ("; the chain is stuck waiting for worker %d" % chain.waiting_for
+                     if chain.waiting_for else "")
+            _fail("uWSGI did not complete the chain reload within %ss%s"
+                  % (plan["timeout"], stuck), plan, watcher, started, clock,
+                  old_pids=chain.old_pids, new_pids=chain.new_pids)
+        sleep(POLL_SECONDS)
+
+
+def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+    """Reload gracefully and wait for the end; the module's whole job, as a function.
+
+    In check mode every refusal still happens, but nothing is signalled or touched.
+    """
+    plan = prepare(params)
+    if check_mode:
+        return {
+            "changed": True, "reloaded": False, "server": plan["server"],
+            "method": plan["method"], "master_pid": plan["master"][0],
+            "old_pids": plan["old_children"], "new_pids": [], "duration_s": 0.0,
+            "log_file": plan["log_file"], "log_lines": [],
+            "msg": "would reload %s (master PID %d) by %s"
+                   % (plan["server"], plan["master"][0], plan["method"]),
+        }
+    watcher = LogWatcher(plan["log_file"]) if plan["log_file"] else None
+    started = clock()
+    action = trigger(plan)
+    waiter = wait_gunicorn if plan["server"] == "gunicorn" else wait_uwsgi
+    facts = waiter(plan, watcher, started, clock, sleep)
+    facts.update(changed=True, reloaded=True, trigger=action,
+                 msg="%s reloaded by %s in %.2fs: workers %s -> %s" % (
+                     plan["server"], plan["method"], facts["duration_s"],
+                     facts["old_pids"], facts["new_pids"]))
+    return facts
+
+
+def server_status(params):
+    """Whether the pidfile names a live master; never acts."""
+    try:
+        master = find_master(params["server"], params["pidfile"])
+    except ReloadError as exc:
+        return {"changed": False, "running": False, "reason": exc.msg,
+                "master_pid": exc.facts.get("master_pid")}
+    return {"changed": False, "running": True, "master_pid": master[0],
+            "workers": procs.children(master[0]), "reason": ""}

@@ -1,0 +1,147 @@
+"""Real gunicorn and pyuwsgi servers on 127.0.0.1, started from a copy of the example app."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "hello")
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def set_version(app_dir, version):
+    """Rewrite the example app's VERSION, as a deploy of new code would."""
+    path = os.path.join(app_dir, "main.py")
+    with open(path) as handle:
+        lines = handle.read().splitlines(True)
+    with open(path, "w") as handle:
+        for line in lines:
+            handle.write('VERSION = "%s"\n' % version if line.startswith("VERSION =") else line)
+
+
+def break_import(app_dir):
+    with open(os.path.join(app_dir, "main.py"), "a") as handle:
+        handle.write('\nraise RuntimeError("this release cannot be imported")\n')
+
+
+class Server(object):
+    """One server process; the Popen child is the master itself."""
+
+    def __init__(self, kind, base, workers=2, threads=2, extra=None):
+        self.kind = kind
+        self.base = str(base)
+        self.app_dir = os.path.join(self.base, "app")
+        shutil.copytree(EXAMPLE, self.app_dir)
+        self.port = free_port()
+        self.pidfile = os.path.join(self.base, "server.pid")
+        self.log_file = os.path.join(self.base, "server.log")
+        self.reload_file = os.path.join(self.base, "reload.touch")
+        self.workers = workers
+        self.threads = threads
+        self.extra = extra or {}
+        self.proc = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def params(self, **override):
+        params = {"server": self.kind, "pidfile": self.pidfile, "log_file": self.log_file,
+                  "reload_file": self.reload_file if self.kind == "uwsgi" else None,
+                  "timeout": 90, "expected_workers": None}
+        params.update(override)
+        return params
+
+    def _gunicorn(self):
+        conf = os.path.join(self.base, "gunicorn.conf.py")
+        settings = {"bind": "127.0.0.1:%d" % self.port, "workers": self.workers,
+                    "threads": self.threads, "pidfile": self.pidfile,
+                    "errorlog": self.log_file, "loglevel": "info", "chdir": self.app_dir,
+                    "control_socket_disable": True, "graceful_timeout": 30}
+        settings.update(self.extra)
+        with open(conf, "w") as handle:
+            for key, value in settings.items():
+                handle.write("%s = %r\n" % (key, value))
+        return [os.path.join(BIN, "gunicorn"), "-c", conf, "main:app"], subprocess.DEVNULL
+
+    def _uwsgi(self):
+        ini = os.path.join(self.base, "uwsgi.ini")
+        settings = {"master": "true", "http-socket": "127.0.0.1:%d" % self.port,
+                    "chdir": self.app_dir, "module": "main:app",
+                    "processes": self.workers, "threads": self.threads, "lazy-apps": "true",
+                    "touch-chain-reload": self.reload_file, "pidfile": self.pidfile,
+                    "logto": self.log_file, "die-on-term": "true",
+                    "binary-path": sys.executable}
+        settings.update(self.extra)
+        with open(ini, "w") as handle:
+            handle.write("[uwsgi]\n")
+            for key, value in settings.items():
+                if value is not None:
+                    handle.write("%s = %s\n" % (key, value))
+        return [os.path.join(BIN, "uwsgi"), "--ini", ini], subprocess.DEVNULL
+
+    def start(self):
+        argv, out = self._gunicorn() if self.kind == "gunicorn" else self._uwsgi()
+        self.proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=self.base,
+                                     start_new_session=True)
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, seconds=30):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s:\n%s" % (self.kind, self.proc.returncode,
+                                                               self.log_tail()))
+            if os.path.exists(self.pidfile) and len(self.worker_pids()) >= self.workers:
+                try:
+                    if self.get("/healthz")[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError("%s did not come up:\n%s" % (self.kind, self.log_tail()))
+
+    def worker_pids(self):
+        import wsgi_procs
+        return wsgi_procs.children(self.proc.pid)
+
+    def get(self, path="/", timeout=30):
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+                return response.status, response.read().decode().strip()
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+    def log_tail(self, lines=30):
+        try:
+            with open(self.log_file) as handle:
+                return "".join(handle.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            # SIGTERM means "reload" to uWSGI 2.0 without die-on-term; SIGINT stops both.
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, AttributeError):
+            pass

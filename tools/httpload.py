@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A bounded HTTP load: a few client threads hitting one URL until told to stop.
+
+Bounded in clients, requests and seconds, and meant for 127.0.0.1 only. Used by the module's
+tests, the Molecule scenarios and the benchmark to count failed requests during a reload.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlparse
+
+MAX_CLIENTS = 16
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class Load(object):
+    def __init__(self, url, clients=4, max_seconds=120.0, max_requests=200000, timeout=30.0):
+        if urlparse(url).hostname not in LOOPBACK:
+            raise ValueError("load is only ever sent to the loopback address, not %s" % url)
+        if not 1 <= clients <= MAX_CLIENTS:
+            raise ValueError("clients must be 1..%d" % MAX_CLIENTS)
+        self.url = url
+        self.clients = clients
+        self.max_seconds = max_seconds
+        self.max_requests = max_requests
+        self.timeout = timeout
+        self.ok = 0
+        self.failed = 0
+        self.errors = collections.Counter()
+        self.bodies = collections.Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = []
+        self.started = None
+        self.elapsed = 0.0
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.started = time.monotonic()
+        for _ in range(self.clients):
+            thread = threading.Thread(target=self._client, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(self.timeout + 5)
+        self.elapsed = time.monotonic() - self.started
+
+    def _done(self):
+        return (self._stop.is_set() or time.monotonic() - self.started > self.max_seconds
+                or self.ok + self.failed >= self.max_requests)
+
+    def _client(self):
+        while not self._done():
+            try:
+                with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
+                    body = response.read().decode("utf-8", "replace").strip()
+                    status = response.status
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, ""
+            except (OSError, ValueError) as exc:
+                status, body = None, type(exc).__name__ + ": " + str(exc)[:80]
+            with self._lock:
+                if status == 200:
+                    self.ok += 1
+                    self.bodies[body] += 1
+                else:
+                    self.failed += 1
+                    self.errors[str(status) if status else body] += 1
+
+    def report(self):
+        return {
+            "url": self.url, "clients": self.clients, "ok": self.ok, "failed": self.failed,
+            "seconds": round(self.elapsed, 2), "errors": dict(self.errors.most_common(5)),
+            "bodies": dict(self.bodies.most_common(5)),
+        }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("url")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--max-seconds", type=float, default=300)
+    parser.add_argument("--max-requests", type=int, default=500000)
+    parser.add_argument("--stop-file", help="stop once this file exists")
+    parser.add_argument("--out", help="write the JSON report here too")
+    args = parser.parse_args()
+    load = Load(args.url, args.clients, args.max_seconds, args.max_requests)
+    with load:
+        while not load._done():
+            if args.stop_file and os.path.exists(args.stop_file):
+                break
+            time.sleep(0.05)
+    report = json.dumps(load.report(), sort_keys=True)
+    if args.out:
+        with open(args.out, "w") as handle:
+            handle.write(report + "\n")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
