@@ -19,6 +19,7 @@ description:
     app failed to load (uWSGI still calls such a chain complete), when uWSGI does not react to the
     touch, or on timeout.
   - O(state=status) only reports whether the pidfile names a live master.
+  - O(state=stopped) stops it, for a restart of a server that no service manager runs.
 version_added: "1.0.0"
 author: wsgi-deploy developers
 options:
@@ -28,9 +29,11 @@ options:
     required: true
     choices: [gunicorn, uwsgi]
   pidfile:
-    description: The pidfile that names the server's master process.
+    description:
+      - The pidfile that names the server's master process. Required for gunicorn.
+      - Without it, the uWSGI master is the only one running whose command line or ini file
+        names O(reload_file).
     type: path
-    required: true
   reload_file:
     description:
       - The C(touch-chain-reload) path of uWSGI. Required when O(server=uwsgi) and O(state=reloaded).
@@ -52,8 +55,9 @@ options:
   state:
     description:
       - V(reloaded) reloads and waits. V(status) reports whether the server runs and changes nothing.
+      - V(stopped) stops the master (gunicorn SIGTERM, uWSGI SIGINT) and waits for it to exit.
     type: str
-    choices: [reloaded, status]
+    choices: [reloaded, status, stopped]
     default: reloaded
 notes:
   - Check mode runs every check that can refuse a reload, then reports what it would do.
@@ -131,41 +135,56 @@ log_lines:
   type: list
   elements: str
 running:
-  description: Whether the pidfile names a live master.
-  returned: state=status, and on failure when the master is gone
+  description: Whether the server's master runs.
+  returned: state=status or stopped, and on failure when the master is gone
   type: bool
 workers:
   description: Worker PIDs.
-  returned: state=status
+  returned: state=status or stopped
   type: list
   elements: int
+stopped:
+  description: Whether the master was stopped.
+  returned: state=stopped
+  type: bool
+reason:
+  description: Why the server counts as not running.
+  returned: state=status or stopped
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.wsgi_reload_core import ReloadError, reload_server, server_status
+from ansible.module_utils.wsgi_reload_core import (
+    ReloadError, reload_server, server_status, stop_server)
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
             "server": {"type": "str", "required": True, "choices": ["gunicorn", "uwsgi"]},
-            "pidfile": {"type": "path", "required": True},
+            "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             "log_file": {"type": "path"},
             "expected_workers": {"type": "int"},
             "timeout": {"type": "float", "default": 120},
-            "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status"]},
+            "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped"]},
         },
+        required_if=[("server", "gunicorn", ["pidfile"])],
         supports_check_mode=True,
     )
     params = module.params
+    if params["server"] == "uwsgi" and not (params["reload_file"] or params["pidfile"]):
+        module.fail_json(msg="uWSGI is found by its pidfile or its reload_file: give one")
     if params["state"] == "status":
         module.exit_json(**server_status(params))
-    if params["server"] == "uwsgi" and not params["reload_file"]:
+    if params["state"] == "reloaded" and params["server"] == "uwsgi" and not params["reload_file"]:
         module.fail_json(msg="reload_file is required to chain-reload uWSGI")
     try:
-        result = reload_server(params, check_mode=module.check_mode)
+        if params["state"] == "stopped":
+            result = stop_server(params, check_mode=module.check_mode)
+        else:
+            result = reload_server(params, check_mode=module.check_mode)
     except ReloadError as exc:
         module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
     module.exit_json(**result)

@@ -145,6 +145,42 @@ def gunicorn_worker_ready(pid):
     return len(stamps) == 1 and stamps[0] < _WALL_CLOCK_FLOOR
 
 
+def pids():
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def masters(server):
+    """PIDs running the server whose parent does not: its masters, on this host."""
+    found = []
+    for pid in pids():
+        try:
+            if is_server_process(pid, server) and not is_server_process(ppid(pid), server):
+                found.append(pid)
+        except ProcessGone:
+            continue
+    return found
+
+
+def config_mentions(pid, text):
+    """Whether PID's command line, or a config file named on it, mentions text."""
+    try:
+        words = argv(pid)
+        cwd = os.readlink("/proc/%d/cwd" % pid)
+    except (ProcessGone, OSError):
+        return False
+    if any(text in word for word in words):
+        return True
+    for word in words:
+        if word.endswith((".ini", ".yaml", ".yml", ".xml", ".json", ".py")):
+            try:
+                with open(os.path.join(cwd, word)) as handle:
+                    if text in handle.read():
+                        return True
+            except (OSError, UnicodeDecodeError):
+                continue
+    return False
+
+
 def stderr_target(pid):
     """The path behind PID's standard error if it is a regular file, else None."""
     try:

@@ -72,12 +72,32 @@ def find_master(server, pidfile):
     return ident
 
 
+def locate_uwsgi_master(reload_file):
+    """The one uWSGI master whose config names reload_file, for servers set up without a pidfile."""
+    candidates = procs.masters("uwsgi")
+    matching = [pid for pid in candidates if procs.config_mentions(pid, reload_file)]
+    if len(matching) != 1:
+        raise ReloadError(
+            "found %d running uWSGI masters whose command line or ini file names %s (of %d "
+            "uWSGI masters in all); set the pidfile to say which one to reload"
+            % (len(matching), reload_file, len(candidates)), running=False)
+    return procs.identity(matching[0])
+
+
+def find_server(params):
+    if params.get("pidfile"):
+        return find_master(params["server"], params["pidfile"])
+    if params["server"] == "uwsgi" and params.get("reload_file"):
+        return locate_uwsgi_master(params["reload_file"])
+    raise ReloadError("a pidfile is needed to find the %s master" % params["server"])
+
+
 def prepare(params):
     """Check everything and snapshot the server; nothing is changed here."""
     server = params["server"]
     if server not in SERVERS:
         raise ReloadError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
-    master = find_master(server, params["pidfile"])
+    master = find_server(params)
     workers = procs.children(master[0])
     if not workers:
         raise ReloadError("the %s master (PID %d) has no workers" % (server, master[0]),
@@ -282,11 +302,34 @@ def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sle
 
 
 def server_status(params):
-    """Whether the pidfile names a live master; never acts."""
+    """Whether the server's master runs; never acts."""
     try:
-        master = find_master(params["server"], params["pidfile"])
+        master = find_server(params)
     except ReloadError as exc:
         return {"changed": False, "running": False, "reason": exc.msg,
-                "master_pid": exc.facts.get("master_pid")}
+                "master_pid": exc.facts.get("master_pid"), "workers": []}
     return {"changed": False, "running": True, "master_pid": master[0],
             "workers": procs.children(master[0]), "reason": ""}
+
+
+# SIGTERM means "reload brutally" to uWSGI 2.0 without die-on-term; SIGINT stops it either way.
+STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGINT}
+
+
+def stop_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+    """Stop the master and wait for it to exit; a server that is not running is left alone."""
+    status = server_status(params)
+    if not status["running"]:
+        return dict(status, changed=False, stopped=False)
+    if check_mode:
+        return dict(status, changed=True, stopped=False)
+    master = procs.identity(status["master_pid"])
+    os.kill(master[0], STOP_SIGNALS[params["server"]])
+    deadline = clock() + float(params.get("timeout") or 120)
+    while procs.is_alive(master):
+        if clock() >= deadline:
+            raise ReloadError("the %s master (PID %d) did not stop within %ss"
+                              % (params["server"], master[0], params.get("timeout")),
+                              master_pid=master[0])
+        sleep(POLL_SECONDS)
+    return dict(status, changed=True, stopped=True, running=False)
