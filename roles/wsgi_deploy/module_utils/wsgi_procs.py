@@ -5,6 +5,7 @@ Kept free of Ansible imports so that the tests can drive it against real servers
 """
 from __future__ import annotations
 
+import json
 import os
 
 
@@ -126,23 +127,65 @@ def gunicorn_worker_ready(pid):
     with a wall-clock mtime, and the worker's first notify(), made only from its run loop,
     stamps it with time.monotonic(). Just after fork the worker still holds its siblings'
     files, already stamped, until it closes them; a worker that failed to load the app
-    closes its own on the way out. Neither is ready. None when /proc/PID/fd cannot be read
-    (another user's process).
+    closes its own on the way out. Neither is ready. None when it cannot be seen.
     """
-    fd_dir = "/proc/%d/fd" % pid
-    try:
-        fds = os.listdir(fd_dir)
-    except OSError:
+    stamps = _as_owner_of(pid, _heartbeat_stamps)
+    if stamps is None:
         return None
+    return len(stamps) == 1 and stamps[0] < _WALL_CLOCK_FLOOR
+
+
+def _heartbeat_stamps(pid):
+    fd_dir = "/proc/%d/fd" % pid
     stamps = []
-    for fd in fds:
+    for fd in os.listdir(fd_dir):
         link = "%s/%s" % (fd_dir, fd)
         try:
             if os.path.basename(os.readlink(link)).startswith("wgunicorn-"):
                 stamps.append(os.stat(link).st_mtime)
-        except OSError:
+        except FileNotFoundError:
             continue
-    return len(stamps) == 1 and stamps[0] < _WALL_CLOCK_FLOOR
+    return stamps
+
+
+def _as_owner_of(pid, look):
+    """look(pid), run as the user that owns PID.
+
+    Reading another user's /proc/PID/fd links needs CAP_SYS_PTRACE, which root lacks in
+    a container; the process's own user may always read them. None when neither works.
+    """
+    try:
+        return look(pid)
+    except PermissionError:
+        pass
+    except OSError:
+        return None
+    try:
+        owner = os.stat("/proc/%d" % pid)
+    except OSError:
+        return None
+    if os.geteuid() != 0 or owner.st_uid == 0:
+        return None
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked child
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(owner.st_gid)
+            os.setuid(owner.st_uid)
+            os.write(write_end, json.dumps(look(pid)).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as handle:
+        data = handle.read()
+    _, status = os.waitpid(child, 0)
+    if status != 0 or not data:
+        return None
+    return json.loads(data.decode())
 
 
 def pids():

@@ -1,0 +1,117 @@
+"""What a user of a role-managed server cares about, checked on the instance after the deploys."""
+import json
+import os
+
+import pytest
+
+SERVER = os.environ["WSGI_TEST_SERVER"]
+PORT = int(os.environ["WSGI_TEST_PORT"])
+ROOT = "/srv/hello"
+UNIT = "wsgi-hello.service"
+
+
+@pytest.fixture(scope="module")
+def seen(host):
+    return json.loads(host.file("/var/lib/wsgi-deploy-test/managed.json").content_string)
+
+
+def http_get(host, path):
+    script = ("import urllib.request as u; r = u.urlopen('http://127.0.0.1:%d%s', timeout=10); "
+              "print(r.status); print(r.read().decode().strip())" % (PORT, path))
+    status, body = host.check_output("python3 -c %s", script).split("\n", 1)
+    return int(status), body
+
+
+def test_service_is_enabled_and_running(host):
+    service = host.service(UNIT)
+    assert service.is_enabled
+    assert service.is_running
+
+
+def test_app_listens_on_its_port(host):
+    assert host.socket("tcp://127.0.0.1:%d" % PORT).is_listening
+
+
+def test_app_answers_with_the_new_version(host):
+    assert http_get(host, "/") == (200, "hello v2")
+
+
+def test_server_runs_as_the_app_user_not_root(host):
+    master = int(host.file(ROOT + "/run/server.pid").content_string.strip())
+    assert host.process.get(pid=master).user == "hello"
+
+
+def test_app_user_is_a_system_user_without_a_login(host):
+    user = host.user("hello")
+    assert user.exists
+    assert user.uid < 1000
+    assert user.shell == "/usr/sbin/nologin"
+
+
+@pytest.mark.parametrize("path", [ROOT + "/app", ROOT + "/app/main.py", ROOT + "/venv", ROOT + "/etc"])
+def test_code_and_config_belong_to_the_deployer_and_the_app_cannot_change_them(host, path):
+    item = host.file(path)
+    assert item.user == "root"
+    assert not item.mode & 0o022
+
+
+@pytest.mark.parametrize("path", [ROOT + "/log", ROOT + "/run"])
+def test_app_user_owns_only_its_log_and_runtime_directories(host, path):
+    item = host.file(path)
+    assert item.is_directory and item.user == "hello" and item.mode == 0o750
+
+
+def test_deployed_code_leaves_the_sources_vcs_and_bytecode_behind(host):
+    # The app's source on the controller has both (molecule/shared/tasks/app_version.yml).
+    assert host.file(ROOT + "/app/main.py").exists
+    assert not host.file(ROOT + "/app/.git").exists
+    assert not host.file(ROOT + "/app/__pycache__").exists
+
+
+def test_server_config_is_made_for_graceful_reloads(host):
+    if SERVER == "gunicorn":
+        config = host.file(ROOT + "/etc/gunicorn.conf.py").content_string
+        assert "preload_app = False" in config
+        assert 'pidfile = "%s/run/server.pid"' % ROOT in config
+    else:
+        config = host.file(ROOT + "/etc/uwsgi.ini").content_string
+        assert "lazy-apps = true" in config
+        assert "touch-chain-reload = %s/run/reload.touch" % ROOT in config
+        assert "binary-path = %s/venv/bin/python" % ROOT in config
+
+
+@pytest.mark.parametrize("prop,value", [
+    ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
+    ("PrivateTmp", "yes"), ("PrivateDevices", "yes"), ("User", "hello"),
+])
+def test_unit_is_hardened(host, prop, value):
+    assert host.check_output("systemctl show -p %s --value %s", prop, UNIT) == value
+
+
+def test_reload_under_load_failed_no_request(seen):
+    assert seen["load"]["failed"] == 0, seen["load"]
+    assert seen["load"]["ok"] > 50, seen["load"]
+    assert "hello v2" in seen["load"]["bodies"], seen["load"]
+
+
+def test_request_in_flight_during_the_reload_finished_with_200(seen):
+    assert seen["slow"]["status"] == 200
+    assert seen["slow"]["content"].strip() == "slow done v1"
+
+
+def test_reload_replaced_every_worker_and_kept_the_master(seen):
+    deploy = seen["deploy"]
+    assert deploy["reloaded"] is True and deploy["changed"] is True
+    assert deploy["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[SERVER]
+    assert deploy["master_pid"] == seen["before"]["master_pid"] == seen["after"]["master_pid"]
+    assert sorted(deploy["old_pids"]) == sorted(seen["before"]["workers"])
+    assert len(deploy["new_pids"]) == 2
+    assert not set(deploy["new_pids"]) & set(seen["before"]["workers"])
+    assert set(deploy["new_pids"]) <= set(seen["after"]["workers"])
+
+
+def test_deploy_with_nothing_changed_reports_no_change_and_does_not_reload(seen):
+    rerun = seen["rerun"]
+    assert rerun["changed"] is False and rerun["reloaded"] is False
+    assert rerun["method"] == "none"
+    assert seen["after"]["workers"] == seen["deploy"]["new_pids"]
