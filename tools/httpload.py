@@ -91,6 +91,20 @@ class Load(object):
         }
 
 
+def single(url, timeout):
+    """One request, with when it started and ended, to show it spanned a reload."""
+    started = time.time()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            status, body = response.status, response.read().decode("utf-8", "replace").strip()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, ""
+    except OSError as exc:
+        status, body = None, type(exc).__name__ + ": " + str(exc)[:80]
+    return {"url": url, "status": status, "body": body,
+            "started": round(started, 3), "ended": round(time.time(), 3)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("url")
@@ -99,7 +113,12 @@ def main():
     parser.add_argument("--max-requests", type=int, default=500000)
     parser.add_argument("--stop-file", help="stop once this file exists")
     parser.add_argument("--out", help="write the JSON report here too")
+    parser.add_argument("--single", action="store_true",
+                        help="send one request and report its status, body and times")
     args = parser.parse_args()
+    if args.single:
+        print(json.dumps(single(args.url, args.max_seconds), sort_keys=True))
+        return
     load = Load(args.url, args.clients, args.max_seconds, args.max_requests)
     with load:
         while not load._done():

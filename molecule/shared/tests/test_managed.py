@@ -94,9 +94,11 @@ def test_reload_under_load_failed_no_request(seen):
     assert "hello v2" in seen["load"]["bodies"], seen["load"]
 
 
-def test_request_in_flight_during_the_reload_finished_with_200(seen):
-    assert seen["slow"]["status"] == 200
-    assert seen["slow"]["content"].strip() == "slow done v1"
+def test_request_in_flight_during_the_reload_finished_with_200_from_the_old_code(seen):
+    slow, deploy = seen["slow"], seen["deploy"]
+    assert slow["started"] < deploy["started_at"] < slow["ended"], (slow, deploy["started_at"])
+    assert slow["status"] == 200
+    assert slow["body"] == "slow done v1"
 
 
 def test_reload_replaced_every_worker_and_kept_the_master(seen):

@@ -120,6 +120,10 @@ duration_s:
   description: Seconds from the trigger to the end the module saw.
   returned: state=reloaded
   type: float
+started_at:
+  description: When the reload was triggered, in seconds since the epoch.
+  returned: success, state=reloaded
+  type: float
 ended_by:
   description: What marked the end, in words.
   returned: success

@@ -291,10 +291,11 @@ def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sle
         }
     watcher = LogWatcher(plan["log_file"]) if plan["log_file"] else None
     started = clock()
+    started_at = time.time()
     action = trigger(plan)
     waiter = wait_gunicorn if plan["server"] == "gunicorn" else wait_uwsgi
     facts = waiter(plan, watcher, started, clock, sleep)
-    facts.update(changed=True, reloaded=True, trigger=action,
+    facts.update(changed=True, reloaded=True, trigger=action, started_at=round(started_at, 3),
                  msg="%s reloaded by %s in %.2fs: workers %s -> %s" % (
                      plan["server"], plan["method"], facts["duration_s"],
                      facts["old_pids"], facts["new_pids"]))
