@@ -1,6 +1,6 @@
 import pytest
 
-from servers import Server
+from testservers import Server
 
 
 def _server(kind, tmp_path, **kwargs):

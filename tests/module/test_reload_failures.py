@@ -1,7 +1,7 @@
 """Reloads that go wrong on real servers end in a clear failure, never a silent success."""
 import pytest
 
-from servers import Server, break_import
+from testservers import Server, break_import
 from wsgi_reload_core import ReloadError, reload_server
 
 

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from wsgi_reload_core import ReloadError, reload_server
+from testservers import Server
 
 
 def _refused(params, check_mode=False):
@@ -65,7 +66,6 @@ def test_pidfile_naming_a_worker_is_refused_and_the_worker_keeps_serving(server,
 
 
 def test_uwsgi_without_a_log_file_is_refused_before_the_touch(tmp_path, check_mode):
-    from servers import Server
     srv = Server("uwsgi", tmp_path, extra={"logto": None}).start()
     try:
         msg = _refused(srv.params(log_file=None), check_mode)
@@ -76,7 +76,6 @@ def test_uwsgi_without_a_log_file_is_refused_before_the_touch(tmp_path, check_mo
 
 
 def test_uwsgi_log_file_is_found_behind_the_masters_stderr(tmp_path):
-    from servers import Server
     srv = Server("uwsgi", tmp_path, extra={"logto": None, "daemonize": None})
     argv, _ = srv._uwsgi()
     with open(srv.log_file, "w") as log:

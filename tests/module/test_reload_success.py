@@ -7,8 +7,8 @@ import pytest
 
 import wsgi_procs
 from httpload import Load
-from servers import set_version
 from wsgi_reload_core import reload_server
+from testservers import Server, set_version
 
 
 def test_reload_serves_the_new_code_from_new_workers_under_the_same_master(server):
@@ -55,7 +55,6 @@ def _log_since(path, offset):
 
 
 def test_uwsgi_http_router_is_left_running_and_not_counted_as_a_worker(tmp_path):
-    from servers import Server
     srv = Server("uwsgi", tmp_path, extra={"http-socket": None,
                                            "http": "127.0.0.1:%d" % 0})
     srv.extra["http"] = "127.0.0.1:%d" % srv.port
@@ -73,7 +72,6 @@ def test_uwsgi_http_router_is_left_running_and_not_counted_as_a_worker(tmp_path)
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uwsgi"])
 def test_a_10s_request_in_flight_finishes_with_200_and_the_old_body(kind, tmp_path):
-    from servers import Server
     # The seed's own uWSGI shape: 4 workers with 2 threads each.
     srv = Server(kind, tmp_path, workers=4, threads=2).start()
     try:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from servers import Server
+from testservers import Server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULE_UTILS = os.path.join(HERE, "..", "..", "roles", "wsgi_deploy", "module_utils")

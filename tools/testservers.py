@@ -1,4 +1,7 @@
-"""Real gunicorn and pyuwsgi servers on 127.0.0.1, started from a copy of the example app."""
+"""Real gunicorn and pyuwsgi servers on 127.0.0.1, started from a copy of the example app.
+
+Used by the tests and the benchmark; needs the role's module_utils on sys.path.
+"""
 from __future__ import annotations
 
 import os
@@ -10,7 +13,7 @@ import sys
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "hello")
 BIN = os.path.dirname(sys.executable)
 

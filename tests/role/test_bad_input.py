@@ -1,0 +1,45 @@
+"""Bad input is refused with a clear message before anything changes on the server."""
+import os
+
+import pytest
+
+
+CASES = [
+    ({"wsgi_deploy_server": "nginx"}, "wsgi_deploy_server"),
+    ({"wsgi_deploy_src": "/nonexistent/app"}, "is not a directory"),
+    ({"wsgi_deploy_src": ""}, "wsgi_deploy_src"),
+    ({"wsgi_deploy_app": "main"}, "module:callable"),
+    ({"wsgi_deploy_app": "main:app()"}, "module:callable"),
+    ({"wsgi_deploy_bind": "8000"}, "host:port"),
+    ({"wsgi_deploy_bind": "127.0.0.1:99999"}, "host:port"),
+    ({"wsgi_deploy_workers": "two"}, "wsgi_deploy_workers"),
+    ({"wsgi_deploy_workers": 0}, "wsgi_deploy_workers must be a whole number from 1"),
+    ({"wsgi_deploy_threads": "2.5"}, "wsgi_deploy_threads"),
+    ({"wsgi_deploy_name": "Bad Name"}, "wsgi_deploy_name"),
+    ({"wsgi_deploy_requirements": "missing.txt"}, "is not a file"),
+    ({"wsgi_deploy_delete": "yes"}, "wsgi_deploy_delete"),
+    ({"wsgi_deploy_exclude": "*.log"}, "wsgi_deploy_exclude"),
+    ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
+    ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/tmp"}, "wsgi_deploy_pidfile"),
+]
+
+
+@pytest.mark.parametrize("bad,says", CASES, ids=[str(sorted(c[0].items())) for c in CASES])
+def test_bad_input_fails_clearly_before_any_change(deploy, bad, says):
+    app = deploy("gunicorn")
+    run = app.run(**bad)
+    assert run.returncode != 0
+    assert says in run.stdout, run.stdout[-3000:]
+    assert not os.path.exists(app.root), "the role created files before refusing"
+
+
+def test_a_server_set_up_by_hand_that_is_not_running_is_refused_and_its_code_kept(deploy, tmp_path):
+    app = deploy("gunicorn")
+    dest = tmp_path / "byo"
+    dest.mkdir()
+    (dest / "main.py").write_text("kept\n")
+    run = app.run(wsgi_deploy_manage_server=False, wsgi_deploy_dest=str(dest),
+                  wsgi_deploy_pidfile=str(dest / "gunicorn.pid"))
+    assert run.returncode != 0
+    assert "is not running" in run.stdout and "Nothing was changed" in run.stdout
+    assert (dest / "main.py").read_text() == "kept\n"

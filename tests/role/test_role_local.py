@@ -1,0 +1,76 @@
+"""The role run for real on this machine as a daemon-managed server: deploys, check mode."""
+import json
+import os
+import urllib.request
+
+import pytest
+
+import wsgi_procs
+from testservers import set_version as write_version
+
+
+def result_of(run):
+    """wsgi_deploy_result from the json callback's output."""
+    for play in json.loads(run.stdout)["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].endswith("Record the result in wsgi_deploy_result"):
+                return task["hosts"]["localhost"]["ansible_facts"]["wsgi_deploy_result"]
+    raise AssertionError("no wsgi_deploy_result in the output")
+
+
+def get(port, path="/"):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
+        return response.read().decode().strip()
+
+
+def set_version(app, version):
+    write_version(app.src, version)
+
+
+JSON = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+
+
+@pytest.fixture(autouse=True)
+def json_output(monkeypatch):
+    for key, value in JSON.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_first_deploy_starts_the_server_and_the_next_reloads_it(deploy, server):
+    app = deploy(server)
+    first = result_of(app.run(check=True))
+    assert first["method"] == "start" and first["reloaded"] is False
+    assert get(app.port) == "hello v1"
+    master = int(open(app.pidfile).read())
+
+    set_version(app, "2")
+    second = result_of(app.run(check=True))
+
+    assert second["reloaded"] is True and second["changed"] is True
+    assert second["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[server]
+    assert second["master_pid"] == master
+    assert not set(second["new_pids"]) & set(second["old_pids"])
+    assert get(app.port) == "hello v2"
+
+    third = result_of(app.run(check=True))
+    assert third["changed"] is False and third["reloaded"] is False
+    assert wsgi_procs.children(master) == sorted(second["new_pids"])
+
+
+def test_check_mode_twin_reports_the_change_and_touches_nothing(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    master = int(open(app.pidfile).read())
+    workers = wsgi_procs.children(master)
+    deployed = os.path.join(app.root, "app", "main.py")
+    before = open(deployed).read()
+
+    set_version(app, "2")
+    run = app.run("--check", "--diff", check=True)
+    result = result_of(run)
+
+    assert result["changed"] is True and result["reloaded"] is False
+    assert open(deployed).read() == before
+    assert wsgi_procs.children(master) == workers
+    assert get(app.port) == "hello v1"

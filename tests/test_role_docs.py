@@ -1,0 +1,37 @@
+"""The role's interface is stated once: argument_specs, defaults and README agree."""
+import os
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROLE = os.path.join(ROOT, "roles", "wsgi_deploy")
+
+
+def _load(*parts):
+    with open(os.path.join(ROLE, *parts)) as handle:
+        return yaml.safe_load(handle)
+
+
+def test_every_default_is_specified_with_the_same_value_and_every_option_has_a_default():
+    options = _load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    defaults = _load("defaults", "main.yml")
+    assert sorted(options) == sorted(defaults)
+    for name, option in options.items():
+        if option.get("required"):
+            assert defaults[name] == "", name
+        else:
+            assert option["default"] == defaults[name], name
+
+
+def test_every_public_variable_is_prefixed_and_internal_ones_are_marked():
+    assert all(name.startswith("wsgi_deploy_") for name in _load("defaults", "main.yml"))
+    assert all(name.startswith("_wsgi_deploy_") for name in _load("vars", "main.yml"))
+
+
+def test_readme_variables_section_is_generated_from_the_specs():
+    check = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-readme-vars.py"),
+                            "--check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+
