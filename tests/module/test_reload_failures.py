@@ -1,4 +1,6 @@
 """Reloads that go wrong on real servers end in a clear failure, never a silent success."""
+import time
+
 import pytest
 
 from testservers import Server, break_import
@@ -44,3 +46,19 @@ def test_uwsgi_that_ignores_the_touch_is_reported(tmp_path):
 def test_gunicorn_that_never_reaches_the_expected_worker_count_times_out(gunicorn):
     error = _failure(gunicorn.params(expected_workers=5, timeout=3))
     assert "within 3.0s" in error.msg and "expected 5" in error.msg
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "uwsgi"])
+def test_check_mode_twin_with_broken_code_reports_and_leaves_the_old_code_serving(kind, tmp_path):
+    srv = Server(kind, tmp_path).start()
+    try:
+        workers = srv.worker_pids()
+        break_import(srv.app_dir)
+        facts = reload_server(srv.params(), check_mode=True)
+        assert facts["changed"] is True and facts["reloaded"] is False
+        time.sleep(2.5)  # past uWSGI's touch poll and gunicorn's ~0.3 s death on a bad HUP
+        assert srv.proc.poll() is None
+        assert srv.worker_pids() == workers
+        assert srv.get("/") == (200, "hello v1")
+    finally:
+        srv.stop()

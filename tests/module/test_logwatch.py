@@ -1,0 +1,82 @@
+"""The log follower and the uWSGI chain reader, on log files written by the test."""
+import os
+
+from wsgi_logwatch import LogWatcher, UwsgiChain, gunicorn_failures
+
+CHAIN = """\
+Fri Nov 27 10:57:16 2026 - *** /srv/a/run/reload.touch has been touched... chain reload !!! ***
+Fri Nov 27 10:57:16 2026 - chain next victim is worker 1
+Gracefully killing worker 1 (pid: 3873)...
+worker 1 killed successfully (pid: 3873)
+Respawned uWSGI worker 1 (new pid: 3885)
+Fri Nov 27 10:57:17 2026 - chain is still waiting for worker 1...
+Fri Nov 27 10:57:18 2026 - chain next victim is worker 2
+Gracefully killing worker 2 (pid: 3874)...
+Respawned uWSGI worker 2 (new pid: 3887)
+Fri Nov 27 10:57:20 2026 - chain reloading complete
+"""
+
+
+def test_only_lines_written_after_opening_are_read(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("before the reload\n")
+    watcher = LogWatcher(str(log))
+    with open(log, "a") as handle:
+        handle.write("first\nsecond\n")
+    assert watcher.poll() == ["first", "second"]
+    assert watcher.poll() == []
+
+
+def test_a_line_is_returned_once_it_is_ended(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("")
+    watcher = LogWatcher(str(log))
+    with open(log, "a") as handle:
+        handle.write("chain reloading comp")
+    assert watcher.poll() == [] and watcher.pending() == "chain reloading comp"
+    with open(log, "a") as handle:
+        handle.write("lete\n")
+    assert watcher.poll() == ["chain reloading complete"]
+
+
+def test_a_truncated_or_rotated_log_is_read_from_its_start(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("old line that is long enough\n")
+    watcher = LogWatcher(str(log))
+    log.write_text("new\n")
+    assert watcher.poll() == ["new"]
+    os.rename(log, tmp_path / "server.log.1")
+    log.write_text("after rotation\n")
+    assert watcher.poll() == ["after rotation"]
+
+
+def test_a_log_that_does_not_exist_yet_is_read_once_it_appears(tmp_path):
+    log = tmp_path / "later.log"
+    watcher = LogWatcher(str(log))
+    assert watcher.poll() == []
+    log.write_text("hello\n")
+    assert watcher.poll() == ["hello"]
+
+
+def test_uwsgi_chain_lines_give_old_and_new_pids_and_the_end():
+    chain = UwsgiChain()
+    chain.feed(CHAIN.splitlines()[:6])
+    assert chain.started and not chain.complete and chain.waiting_for == 1
+    chain.feed(CHAIN.splitlines()[6:])
+    assert chain.complete
+    assert chain.old_pids == [3873, 3874] and chain.new_pids == [3885, 3887]
+    assert chain.failures == []
+
+
+def test_uwsgi_workers_that_failed_to_load_are_failures_even_when_the_chain_completes():
+    chain = UwsgiChain()
+    chain.feed(["unable to load app 0 (mountpoint='') (callable not found or import error)",
+                "*** no app loaded. going in full dynamic mode ***",
+                "Fri Nov 27 10:57:20 2026 - chain reloading complete"])
+    assert chain.complete and len(chain.failures) == 2
+
+
+def test_gunicorn_boot_failures_are_picked_out():
+    lines = ["[INFO] Booting worker with pid: 7", "[ERROR] Exception in worker process",
+             "[INFO] Worker exiting (pid: 7)"]
+    assert gunicorn_failures(lines) == ["[ERROR] Exception in worker process"]
