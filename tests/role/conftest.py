@@ -57,6 +57,12 @@ class Deploy(object):
                            env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")))
 
 
+@pytest.fixture(autouse=True)
+def json_output(monkeypatch):
+    """The role's runs print JSON, from which the tests read wsgi_deploy_result."""
+    monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
+
+
 @pytest.fixture
 def deploy(tmp_path):
     made = []

@@ -1,39 +1,10 @@
 """The role run for real on this machine as a daemon-managed server: deploys, check mode."""
-import json
 import os
-import urllib.request
 
 import pytest
 
 import wsgi_procs
-from testservers import set_version as write_version
-
-
-def result_of(run):
-    """wsgi_deploy_result from the json callback's output."""
-    for play in json.loads(run.stdout)["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].endswith("Record the result in wsgi_deploy_result"):
-                return task["hosts"]["localhost"]["ansible_facts"]["wsgi_deploy_result"]
-    raise AssertionError("no wsgi_deploy_result in the output")
-
-
-def get(port, path="/"):
-    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
-        return response.read().decode().strip()
-
-
-def set_version(app, version):
-    write_version(app.src, version)
-
-
-JSON = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
-
-
-@pytest.fixture(autouse=True)
-def json_output(monkeypatch):
-    for key, value in JSON.items():
-        monkeypatch.setenv(key, value)
+from helpers import get, result_of, set_version
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
@@ -63,7 +34,7 @@ def test_check_mode_twin_reports_the_change_and_touches_nothing(deploy):
     app.run(check=True)
     master = int(open(app.pidfile).read())
     workers = wsgi_procs.children(master)
-    deployed = os.path.join(app.root, "app", "main.py")
+    deployed = os.path.join(app.root, "current", "main.py")
     before = open(deployed).read()
 
     set_version(app, "2")

@@ -48,7 +48,7 @@ def test_app_user_is_a_system_user_without_a_login(host):
     assert user.shell == "/usr/sbin/nologin"
 
 
-@pytest.mark.parametrize("path", [ROOT + "/app", ROOT + "/app/main.py", ROOT + "/venv", ROOT + "/etc"])
+@pytest.mark.parametrize("path", [ROOT + "/releases", ROOT + "/current/main.py", ROOT + "/venv", ROOT + "/etc"])
 def test_code_and_config_belong_to_the_deployer_and_the_app_cannot_change_them(host, path):
     item = host.file(path)
     assert item.user == "root"
@@ -63,9 +63,27 @@ def test_app_user_owns_only_its_log_and_runtime_directories(host, path):
 
 def test_deployed_code_leaves_the_sources_vcs_and_bytecode_behind(host):
     # The app's source on the controller has both (molecule/shared/tasks/app_version.yml).
-    assert host.file(ROOT + "/app/main.py").exists
-    assert not host.file(ROOT + "/app/.git").exists
-    assert not host.file(ROOT + "/app/__pycache__").exists
+    assert host.file(ROOT + "/current/main.py").exists
+    assert not host.file(ROOT + "/current/.git").exists
+    assert not host.file(ROOT + "/current/__pycache__").exists
+
+
+def test_current_points_at_the_newest_of_two_releases(host, seen):
+    releases = sorted(host.file(ROOT + "/releases").listdir())
+    assert len(releases) == 2, releases  # version 1 and 2; the unchanged rerun added none
+    assert host.file(ROOT + "/current").is_symlink
+    assert host.file(ROOT + "/current").linked_to == ROOT + "/releases/" + releases[-1]
+    assert seen["deploy"]["release"] == releases[-1]
+    assert seen["deploy"]["previous_release"] == releases[0]
+
+
+def test_a_release_shares_unchanged_files_with_the_previous_one_by_hard_link(host):
+    old, new = sorted(host.file(ROOT + "/releases").listdir())
+    inode = "stat -c %%i %s/releases/%s/%s"
+    assert host.check_output(inode, ROOT, old, "requirements.txt") == \
+        host.check_output(inode, ROOT, new, "requirements.txt")
+    assert host.check_output(inode, ROOT, old, "main.py") != \
+        host.check_output(inode, ROOT, new, "main.py")
 
 
 def test_server_config_is_made_for_graceful_reloads(host):

@@ -1,0 +1,72 @@
+"""Releases of a role-managed app: what each deploy adds, what it keeps, what it refuses."""
+import os
+import time
+
+import pytest
+
+import wsgi_procs
+from helpers import get, result_of, set_version
+from testservers import break_import
+
+
+def releases(app):
+    return sorted(os.listdir(os.path.join(app.root, "releases")))
+
+
+def live(app):
+    return os.path.basename(os.readlink(os.path.join(app.root, "current")))
+
+
+def test_each_change_is_a_new_release_sharing_unchanged_files_by_hard_link(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    first = live(app)
+    set_version(app, "2")
+    result = result_of(app.run(check=True))
+
+    assert releases(app) == sorted([first, live(app)]) and live(app) != first
+    assert result["release"] == live(app) and result["previous_release"] == first
+    old, new = (os.path.join(app.root, "releases", name) for name in (first, live(app)))
+    assert os.stat(old + "/requirements.txt").st_ino == os.stat(new + "/requirements.txt").st_ino
+    assert os.stat(old + "/main.py").st_ino != os.stat(new + "/main.py").st_ino
+    assert get(app.port) == "hello v2"
+
+
+def test_a_redeploy_with_nothing_changed_makes_no_release_even_from_a_fresh_checkout(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    before = releases(app)
+    later = time.time() + 3600  # a new checkout gives every file a new mtime
+    for name in os.listdir(app.src):
+        os.utime(os.path.join(app.src, name), (later, later))
+    result = result_of(app.run(check=True))
+    assert releases(app) == before
+    assert result["changed"] is False and result["release"] == ""
+
+
+def test_only_the_newest_releases_are_kept_and_the_live_one_always(deploy):
+    app = deploy("gunicorn")
+    for version in "1234":
+        set_version(app, version)
+        app.run(check=True, wsgi_deploy_keep_releases=2)
+    assert len(releases(app)) == 2 and live(app) == releases(app)[-1]
+    assert get(app.port) == "hello v4"
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_a_release_that_cannot_import_is_removed_and_the_live_one_keeps_serving(deploy, server):
+    app = deploy(server)
+    app.run(check=True)
+    master = int(open(app.pidfile).read())
+    workers = wsgi_procs.children(master)
+    before, current = releases(app), live(app)
+
+    break_import(app.src)
+    run = app.run()
+
+    assert run.returncode != 0
+    assert "stopped before the new release went live" in run.stdout
+    assert "this release cannot be imported" in run.stdout
+    assert releases(app) == before and live(app) == current
+    assert wsgi_procs.children(master) == workers
+    assert get(app.port) == "hello v1"
