@@ -15,14 +15,15 @@ def _load(*parts):
 
 
 def test_every_default_is_specified_with_the_same_value_and_every_option_has_a_default():
-    options = _load("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    specs = _load("meta", "argument_specs.yml")["argument_specs"]
     defaults = _load("defaults", "main.yml")
-    assert sorted(options) == sorted(defaults)
-    for name, option in options.items():
-        if option.get("required"):
-            assert defaults[name] == "", name
-        else:
-            assert option["default"] == defaults[name], name
+    assert sorted(specs["main"]["options"]) == sorted(defaults)
+    for entry, spec in specs.items():
+        for name, option in spec["options"].items():
+            if option.get("required"):
+                assert defaults[name] == "", (entry, name)
+            else:
+                assert option["default"] == defaults[name], (entry, name)
 
 
 def test_every_public_variable_is_prefixed_and_internal_ones_are_marked():

@@ -24,7 +24,7 @@ class Deploy(object):
         self.server = server
         shutil.copytree(EXAMPLE, self.src)
 
-    def run(self, *args, check=False, **extra_vars):
+    def run(self, *args, check=False, playbook="deploy.yml", **extra_vars):
         variables = {
             "wsgi_deploy_src": self.src, "wsgi_deploy_root": self.root,
             "wsgi_deploy_server": self.server, "wsgi_deploy_name": "hello",
@@ -35,7 +35,7 @@ class Deploy(object):
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"), ANSIBLE_NOCOLOR="1",
                    PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        argv = [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", "deploy.yml"),
+        argv = [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", playbook),
                 "-e", json.dumps(variables)] + list(args)
         result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=600)

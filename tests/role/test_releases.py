@@ -70,3 +70,55 @@ def test_a_release_that_cannot_import_is_removed_and_the_live_one_keeps_serving(
     assert releases(app) == before and live(app) == current
     assert wsgi_procs.children(master) == workers
     assert get(app.port) == "hello v1"
+
+
+def break_handler(src):
+    path = os.path.join(src, "main.py")
+    with open(path) as handle:
+        code = handle.read()
+    with open(path, "w") as handle:
+        handle.write(code.replace('return f"hello v{VERSION}\\n"', 'raise RuntimeError("broken handler")'))
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy, server):
+    app = deploy(server)
+    app.run(check=True)
+    master = int(open(app.pidfile).read())
+    before, current = releases(app), live(app)
+
+    set_version(app, "2")
+    break_handler(app.src)
+    run = app.run()
+
+    assert run.returncode != 0
+    assert "Verify" in run.stdout and "Rolled back to release %s" % current in run.stdout
+    assert live(app) == current and releases(app) == before
+    assert int(open(app.pidfile).read()) == master
+    assert get(app.port) == "hello v1"
+
+
+def test_rollback_by_hand_goes_to_the_previous_release_or_a_named_one(deploy):
+    app = deploy("uwsgi")
+    app.run(check=True)
+    first = live(app)
+    set_version(app, "2")
+    app.run(check=True)
+    second = live(app)
+
+    app.run(playbook="rollback.yml", check=True)
+    assert live(app) == first and get(app.port) == "hello v1"
+
+    app.run(playbook="rollback.yml", check=True, wsgi_deploy_rollback_to=second)
+    assert live(app) == second and get(app.port) == "hello v2"
+    assert releases(app) == sorted([first, second])
+
+
+def test_rollback_to_a_release_that_does_not_exist_is_refused_and_changes_nothing(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    current = live(app)
+    run = app.run(playbook="rollback.yml", wsgi_deploy_rollback_to="19990101T000000Z")
+    assert run.returncode != 0
+    assert "cannot roll back" in run.stdout and "Nothing was changed" in run.stdout
+    assert live(app) == current and get(app.port) == "hello v1"
