@@ -107,13 +107,12 @@ def children(pid):
 
 
 def _scan_children(parent):
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if ppid(int(entry)) == parent:
-                    yield int(entry)
-            except ProcessGone:
-                continue
+    for pid in pids():
+        try:
+            if ppid(pid) == parent:
+                yield pid
+        except ProcessGone:
+            continue
 
 
 # A wall-clock stamp is above this; gunicorn's heartbeat writes time.monotonic(), far below it.

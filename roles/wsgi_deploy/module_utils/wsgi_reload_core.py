@@ -197,6 +197,9 @@ def wait_gunicorn(plan, watcher, started, clock, sleep):
     old = set(plan["old_children"])
     expected = plan["expected_workers"] or len(old)
     deadline = started + plan["timeout"]
+    # A worker seen in its serving loop stays there until it exits: look at each one only
+    # until then (in a container each look forks).
+    serving = set()
     while True:
         if watcher:
             watcher.poll()
@@ -211,7 +214,9 @@ def wait_gunicorn(plan, watcher, started, clock, sleep):
             continue
         # "Booting worker" is logged before the app is imported: only a worker that
         # reached its serving loop counts as new.
-        unready = sorted(pid for pid in current if procs.gunicorn_worker_ready(pid) is False)
+        new = current - old
+        serving |= {pid for pid in new - serving if procs.gunicorn_worker_ready(pid) is not False}
+        unready = sorted(new - serving)
         if not current & old and len(current) >= expected and not unready:
             facts = _facts(plan, watcher, started, clock)
             facts.update(old_pids=sorted(old), new_pids=sorted(current),
