@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+import wsgi_procs
+
 from wsgi_reload_core import ReloadError, reload_server
 from testservers import Server
 
@@ -35,6 +37,10 @@ def test_stale_pidfile_naming_an_unrelated_process_never_signals_it(gunicorn, tm
                                                                      check_mode):
     # sleep dies of SIGHUP, so a signal sent by mistake would show.
     bystander = subprocess.Popen(["sleep", "120"])
+    deadline = time.monotonic() + 5
+    while wsgi_procs.argv(bystander.pid) != ["sleep", "120"]:  # until its exec is done
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     try:
         stale = tmp_path / "stale.pid"
         stale.write_text("%d\n" % bystander.pid)
