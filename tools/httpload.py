@@ -21,7 +21,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Load(object):
-    def __init__(self, url, clients=4, max_seconds=120.0, max_requests=200000, timeout=30.0):
+    def __init__(self, url, clients=4, max_seconds=120.0, max_requests=200000, timeout=30.0,
+                 fail_pause=0.01):
         if urlparse(url).hostname not in LOOPBACK:
             raise ValueError("load is only ever sent to the loopback address, not %s" % url)
         if not 1 <= clients <= MAX_CLIENTS:
@@ -31,6 +32,9 @@ class Load(object):
         self.max_seconds = max_seconds
         self.max_requests = max_requests
         self.timeout = timeout
+        # A refused connection fails in microseconds: a short pause after a failure keeps a
+        # server that is down from using up the request budget before it comes back.
+        self.fail_pause = fail_pause
         self.ok = 0
         self.failed = 0
         self.errors = collections.Counter()
@@ -40,6 +44,7 @@ class Load(object):
         self._threads = []
         self.started = None
         self.elapsed = 0.0
+        self.last_failed_at = None
 
     def __enter__(self):
         self.start()
@@ -82,12 +87,16 @@ class Load(object):
                 else:
                     self.failed += 1
                     self.errors[str(status) if status else body] += 1
+                    self.last_failed_at = time.time()
+            if status != 200 and self.fail_pause:
+                time.sleep(self.fail_pause)
 
     def report(self):
         return {
             "url": self.url, "clients": self.clients, "ok": self.ok, "failed": self.failed,
             "seconds": round(self.elapsed, 2), "errors": dict(self.errors.most_common(5)),
             "bodies": dict(self.bodies.most_common(5)),
+            "last_failed_at": round(self.last_failed_at, 3) if self.last_failed_at else None,
         }
 
 

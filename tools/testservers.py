@@ -39,6 +39,20 @@ def break_import(app_dir):
         handle.write('\nraise RuntimeError("this release cannot be imported")\n')
 
 
+def add_dependency(app_dir, requirement="six==1.17.0", module="six"):
+    """Make the app need a package the example does not: it imports it and names its version."""
+    with open(os.path.join(app_dir, "requirements.txt"), "a") as handle:
+        handle.write(requirement + "\n")
+    path = os.path.join(app_dir, "main.py")
+    with open(path) as handle:
+        code = handle.read()
+    code = code.replace("from flask import", "import %s\nfrom flask import" % module, 1)
+    code = code.replace('return f"hello v{VERSION}\\n"',
+                        'return f"hello v{VERSION} with %s {%s.__version__}\\n"' % (module, module))
+    with open(path, "w") as handle:
+        handle.write(code)
+
+
 class Server(object):
     """One server process; the Popen child is the master itself."""
 
@@ -54,6 +68,8 @@ class Server(object):
         self.workers = workers
         self.threads = threads
         self.extra = extra or {}
+        # Words put before the server's script: a Python to run it with, as the role does.
+        self.prefix = []
         self.proc = None
 
     @property
@@ -97,6 +113,7 @@ class Server(object):
 
     def start(self):
         argv, out = self._gunicorn() if self.kind == "gunicorn" else self._uwsgi()
+        argv = self.prefix + argv
         self.proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=self.base,
                                      start_new_session=True)
         self.wait_ready()
@@ -108,7 +125,8 @@ class Server(object):
             if self.proc.poll() is not None:
                 raise RuntimeError("%s exited with %s:\n%s" % (self.kind, self.proc.returncode,
                                                                self.log_tail()))
-            if os.path.exists(self.pidfile) and len(self.worker_pids()) >= self.workers:
+            workers = self.worker_pids() if os.path.exists(self.pidfile) else []
+            if len(workers) >= self.workers and self._loaded(workers):
                 try:
                     if self.get("/healthz")[0] == 200:
                         return
@@ -116,6 +134,16 @@ class Server(object):
                     pass
             time.sleep(0.1)
         raise RuntimeError("%s did not come up:\n%s" % (self.kind, self.log_tail()))
+
+    def _loaded(self, workers):
+        """Every lazy-apps uWSGI worker has logged its app ready: a reload signalled while one
+        is still loading waits out the whole worker-reload-mercy in uWSGI 2.0.30."""
+        if self.kind != "uwsgi" or self.extra.get("lazy-apps", "true") is None:
+            return True
+        log = self.log_tail(400)
+        ready = [line for line in log.splitlines() if line.startswith("WSGI app ") and " ready in " in line]
+        return sum(any(line.endswith("pid: %d (default app)" % pid) for line in ready)
+                   for pid in workers) >= self.workers
 
     def worker_pids(self):
         import wsgi_procs

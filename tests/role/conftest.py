@@ -25,6 +25,20 @@ class Deploy(object):
         shutil.copytree(EXAMPLE, self.src)
 
     def run(self, *args, check=False, playbook="deploy.yml", **extra_vars):
+        argv, env = self._command(args, playbook, extra_vars)
+        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=600)
+        if check and result.returncode != 0:
+            raise AssertionError("ansible-playbook failed:\n" + result.stdout[-6000:] + result.stderr[-3000:])
+        return result
+
+    def start_run(self, *args, playbook="deploy.yml", **extra_vars):
+        """A run in the background, in a process group of its own, for a test to cut off."""
+        argv, env = self._command(args, playbook, extra_vars)
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def _command(self, args, playbook, extra_vars):
         variables = {
             "wsgi_deploy_src": self.src, "wsgi_deploy_root": self.root,
             "wsgi_deploy_server": self.server, "wsgi_deploy_name": "hello",
@@ -37,11 +51,7 @@ class Deploy(object):
                    PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
         argv = [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", playbook),
                 "-e", json.dumps(variables)] + list(args)
-        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=600)
-        if check and result.returncode != 0:
-            raise AssertionError("ansible-playbook failed:\n" + result.stdout[-6000:] + result.stderr[-3000:])
-        return result
+        return argv, env
 
     @property
     def pidfile(self):

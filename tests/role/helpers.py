@@ -1,5 +1,6 @@
 """What the role tests read back from a run and from the app."""
 import json
+import os
 import urllib.request
 
 from testservers import set_version as write_version
@@ -21,3 +22,12 @@ def get(port, path="/"):
 
 def set_version(app, version):
     write_version(app.src, version)
+
+
+def releases(app):
+    return sorted(os.listdir(os.path.join(app.root, "releases")))
+
+
+def live(app):
+    """The release `current` points at."""
+    return os.path.basename(os.readlink(os.path.join(app.root, "current")))

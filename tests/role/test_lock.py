@@ -2,11 +2,8 @@
 import os
 import threading
 
-from helpers import get, result_of, set_version
+from helpers import get, releases, result_of, set_version
 
-
-def releases(app):
-    return sorted(os.listdir(os.path.join(app.root, "releases")))
 
 
 def test_a_deploy_waits_for_a_held_lock_then_fails_clearly_and_changes_nothing(deploy):

@@ -5,16 +5,10 @@ import time
 import pytest
 
 import wsgi_procs
-from helpers import get, result_of, set_version
+from helpers import get, live, releases, result_of, set_version
 from testservers import break_import
 
 
-def releases(app):
-    return sorted(os.listdir(os.path.join(app.root, "releases")))
-
-
-def live(app):
-    return os.path.basename(os.readlink(os.path.join(app.root, "current")))
 
 
 def test_each_change_is_a_new_release_sharing_unchanged_files_by_hard_link(deploy):
@@ -121,4 +115,16 @@ def test_rollback_to_a_release_that_does_not_exist_is_refused_and_changes_nothin
     run = app.run(playbook="rollback.yml", wsgi_deploy_rollback_to="19990101T000000Z")
     assert run.returncode != 0
     assert "cannot roll back" in run.stdout and "Nothing was changed" in run.stdout
+    assert live(app) == current and get(app.port) == "hello v1"
+
+
+def test_a_health_check_that_wants_text_the_app_does_not_answer_rolls_back(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    current = live(app)
+    set_version(app, "2")
+    run = app.run(wsgi_deploy_healthcheck_text="hello v9")
+    assert run.returncode != 0
+    assert "The app answered: hello v2" in run.stdout
+    assert "Rolled back to release %s" % current in run.stdout
     assert live(app) == current and get(app.port) == "hello v1"

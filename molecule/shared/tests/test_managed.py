@@ -48,7 +48,8 @@ def test_app_user_is_a_system_user_without_a_login(host):
     assert user.shell == "/usr/sbin/nologin"
 
 
-@pytest.mark.parametrize("path", [ROOT + "/releases", ROOT + "/current/main.py", ROOT + "/venv", ROOT + "/etc"])
+@pytest.mark.parametrize("path", [ROOT + "/releases", ROOT + "/current/main.py", ROOT + "/venv/", ROOT + "/venvs",
+                                  ROOT + "/etc"])
 def test_code_and_config_belong_to_the_deployer_and_the_app_cannot_change_them(host, path):
     item = host.file(path)
     assert item.user == "root"
@@ -104,6 +105,23 @@ def test_server_config_is_made_for_graceful_reloads(host):
 ])
 def test_unit_is_hardened(host, prop, value):
     assert host.check_output("systemctl show -p %s --value %s", prop, UNIT) == value
+
+
+def test_shared_paths_are_links_into_shared_that_the_app_can_write(host):
+    for path in ("uploads", ".env"):
+        link = host.file(ROOT + "/current/" + path)
+        assert link.is_symlink and link.linked_to == ROOT + "/shared/" + path
+        assert host.file(ROOT + "/shared/" + path).user == "hello"
+    assert oct(host.file(ROOT + "/shared/.env").mode) == "0o640"
+    assert ROOT + "/shared" in host.check_output("systemctl show -p ReadWritePaths --value %s", UNIT)
+
+
+def test_the_app_runs_from_the_live_virtualenv_through_the_venv_link(host):
+    venvs = host.file(ROOT + "/venvs").listdir()
+    assert len(venvs) == 1
+    assert host.file(ROOT + "/venv").linked_to == ROOT + "/venvs/" + venvs[0]
+    exec_start = host.check_output("systemctl show -p ExecStart --value %s", UNIT)
+    assert "argv[]=%s/venv/bin/python %s/venv/bin/%s " % (ROOT, ROOT, SERVER) in exec_start
 
 
 def test_reload_under_load_failed_no_request(seen):

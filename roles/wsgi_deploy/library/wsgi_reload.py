@@ -10,11 +10,17 @@ short_description: Gracefully reload gunicorn or uWSGI and wait until the reload
 description:
   - Reads the server's pidfile and refuses, signalling nothing, unless the PID is a live
     gunicorn or uWSGI master (not a worker, not an unrelated process left behind by a stale pidfile).
-  - Snapshots the worker PIDs and the log's offset, then triggers the reload. gunicorn gets a
-    C(SIGHUP); uWSGI gets its C(touch-chain-reload) file touched (which needs C(lazy-apps)).
-  - Waits for the end that the server itself marks. gunicorn has ended when every old worker has
-    exited and as many new ones are alive. uWSGI has ended when it logs C(chain reloading complete)
-    after the touch. It polls every 50 ms.
+  - Snapshots the worker PIDs and the log's offset, then triggers the reload by O(method).
+  - Waits for the end that the server itself marks, polling every 50 ms. V(hup) has ended when
+    every old worker has exited and as many new ones are in their serving loop. V(chain) has ended
+    when uWSGI logs C(chain reloading complete) after the touch. V(usr2) has ended when the new
+    master's workers serve, the old master (sent C(SIGTERM) only then) has exited and the new one
+    holds the pidfile. V(full) has ended when the re-executed uWSGI master's new workers have all
+    logged that the app is ready.
+  - Before anything is signalled, refuses a method that the server's own command line and config
+    file keep from loading new code. V(hup) with gunicorn's C(preload_app) on; V(chain) without
+    uWSGI's C(lazy-apps); V(full) of a pyuwsgi without C(binary-path). A config it cannot read is
+    not refused.
   - Fails with the log lines that show why when the master dies, when uWSGI workers log that the
     app failed to load (uWSGI still calls such a chain complete), when uWSGI does not react to the
     touch, or on timeout.
@@ -44,6 +50,21 @@ options:
       - For uWSGI it is how the end of the chain is seen; when omitted, the file behind the
         master's standard error is used, and the module fails before touching anything if there is none.
     type: path
+  method:
+    description:
+      - How to reload. The default is the server's graceful reload that keeps the master,
+        V(hup) for gunicorn and V(chain) for uWSGI. These keep the master's interpreter too, so
+        new packages in a new virtualenv are not seen by them.
+      - V(usr2) (gunicorn) starts a new master beside the old one, by re-executing the old one's
+        command line, and stops the old one only once the new one's workers serve. Code that
+        fails leaves the old master serving.
+      - V(chain) (uWSGI) touches O(reload_file), which must be its C(touch-chain-reload), and needs
+        C(lazy-apps).
+      - V(full) (uWSGI) is C(SIGHUP), a graceful full reload. The master waits for every worker to
+        finish, re-executes itself and forks new workers. With C(http-socket) in flight requests
+        complete and new connections wait; a pyuwsgi in a virtualenv needs C(binary-path).
+    type: str
+    choices: [hup, usr2, chain, full]
   expected_workers:
     description:
       - How many workers gunicorn runs once reloaded. Defaults to as many as before the reload.
@@ -79,6 +100,12 @@ EXAMPLES = r"""
     timeout: 60
   register: reload
 
+- name: Reload | Start a new gunicorn master, on a new virtualenv
+  wsgi_reload:
+    server: gunicorn
+    method: usr2
+    pidfile: /srv/shop/run/server.pid
+
 - name: Reload | Chain-reload uWSGI
   wsgi_reload:
     server: uwsgi
@@ -99,12 +126,16 @@ reloaded:
   returned: state=reloaded
   type: bool
 method:
-  description: V(hup) for gunicorn, V(chain) for uWSGI.
+  description: The method used, V(hup), V(usr2), V(chain) or V(full).
   returned: state=reloaded
   type: str
 master_pid:
-  description: The master's PID, which a graceful reload keeps.
+  description: The master's PID once reloaded; only V(usr2) changes it.
   returned: always
+  type: int
+old_master_pid:
+  description: The master's PID before the reload.
+  returned: state=reloaded
   type: int
 old_pids:
   description: Worker PIDs before the reload.
@@ -151,6 +182,12 @@ stopped:
   description: Whether the master was stopped.
   returned: state=stopped
   type: bool
+foreign:
+  description:
+    - Whether the pidfile names a live process that is not the server's master (an unrelated
+      process, or a worker). Such a process is never signalled.
+  returned: state=status or stopped
+  type: bool
 reason:
   description: Why the server counts as not running.
   returned: state=status or stopped
@@ -170,6 +207,7 @@ def main():
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             "log_file": {"type": "path"},
+            "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full"]},
             "expected_workers": {"type": "int"},
             "timeout": {"type": "float", "default": 120},
             "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped"]},
@@ -182,7 +220,8 @@ def main():
         module.fail_json(msg="uWSGI is found by its pidfile or its reload_file: give one")
     if params["state"] == "status":
         module.exit_json(**server_status(params))
-    if params["state"] == "reloaded" and params["server"] == "uwsgi" and not params["reload_file"]:
+    chain = params["server"] == "uwsgi" and params["method"] in (None, "chain")
+    if params["state"] == "reloaded" and chain and not params["reload_file"]:
         module.fail_json(msg="reload_file is required to chain-reload uWSGI")
     try:
         if params["state"] == "stopped":

@@ -19,6 +19,10 @@ UWSGI_FAILURES = re.compile(
     r"unable to load app|no app loaded|no python application found"
     r"|DAMN ! worker|respawning too fast"
 )
+# A full reload: the master stops every worker, re-execs itself, and forks new ones.
+UWSGI_FULL_START = re.compile(r"gracefully killing workers|binary reloading uWSGI")
+UWSGI_RESPAWNED_MASTER = re.compile(r"gracefully \(RE\)spawned uWSGI master process")
+UWSGI_APP_READY = re.compile(r"WSGI app \d+ \(mountpoint='[^']*'\) ready in .* pid: (\d+)")
 GUNICORN_FAILURES = re.compile(
     r"Exception in worker process|Worker failed to boot|Failed to read config file"
     r"|HaltServer|Reason: "
@@ -98,6 +102,29 @@ class UwsgiChain(object):
             waiting = UWSGI_WAITING.search(line)
             if waiting:
                 self.waiting_for = int(waiting.group(1))
+            if UWSGI_FAILURES.search(line):
+                self.failures.append(line)
+
+
+class UwsgiFull(object):
+    """What a uWSGI full reload has shown so far, from its log lines."""
+
+    def __init__(self):
+        self.started = False
+        self.respawned = False
+        self.ready_pids = set()
+        self.failures = []
+
+    def feed(self, lines):
+        for line in lines:
+            if UWSGI_FULL_START.search(line):
+                self.started = True
+            if UWSGI_RESPAWNED_MASTER.search(line):
+                self.started = self.respawned = True
+            # Only apps loaded after the re-exec count: the old ones are gone with it.
+            ready = UWSGI_APP_READY.search(line)
+            if ready and self.respawned:
+                self.ready_pids.add(int(ready.group(1)))
             if UWSGI_FAILURES.search(line):
                 self.failures.append(line)
 

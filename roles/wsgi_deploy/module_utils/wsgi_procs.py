@@ -58,6 +58,16 @@ def argv(pid):
     return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
 
 
+def environ(pid):
+    """PID's environment, or {} when it cannot be read."""
+    try:
+        raw = _read("/proc/%d/environ" % pid, "rb")
+    except (ProcessGone, OSError):
+        return {}
+    pairs = (part.decode("utf-8", "replace").partition("=") for part in raw.split(b"\0") if part)
+    return {key: value for key, _, value in pairs}
+
+
 def describe(pid):
     try:
         return " ".join(argv(pid)) or "[%s]" % _read("/proc/%d/comm" % pid).strip()

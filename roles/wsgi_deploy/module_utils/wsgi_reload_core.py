@@ -11,17 +11,23 @@ import signal
 import time
 
 try:
+    from ansible.module_utils import wsgi_config as config
     from ansible.module_utils import wsgi_procs as procs
-    from ansible.module_utils.wsgi_logwatch import LogWatcher, UwsgiChain, gunicorn_failures
+    from ansible.module_utils.wsgi_logwatch import LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures
 except ImportError:  # imported directly, by the tests
+    import wsgi_config as config
     import wsgi_procs as procs
-    from wsgi_logwatch import LogWatcher, UwsgiChain, gunicorn_failures
+    from wsgi_logwatch import LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures
 
 SERVERS = ("gunicorn", "uwsgi")
-METHODS = {"gunicorn": "hup", "uwsgi": "chain"}
+# The first method of each server is its default. hup and chain keep the master and its
+# interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
+METHODS = {"gunicorn": ("hup", "usr2"), "uwsgi": ("chain", "full")}
 POLL_SECONDS = 0.05
-# uWSGI looks at its touch files once per master cycle, about every second.
+# uWSGI looks at its touch files once per master cycle, about every second; a new gunicorn
+# master writes its pidfile before it imports anything.
 UWSGI_ACK_SECONDS = 10.0
+USR2_ACK_SECONDS = 10.0
 TAIL_LINES = 40
 
 
@@ -63,12 +69,12 @@ def find_master(server, pidfile):
         raise ReloadError(
             "pidfile %s names PID %d, which runs `%s`, not a %s master: the pidfile is stale "
             "and that process was not signalled" % (pidfile, pid, procs.describe(pid), server),
-            master_pid=pid, running=False)
+            master_pid=pid, running=False, foreign=True)
     parent = procs.ppid(pid)
     if procs.is_server_process(parent, server):
         raise ReloadError(
             "pidfile %s names PID %d, a %s worker whose master is PID %d; point the pidfile "
-            "at the master" % (pidfile, pid, server, parent), master_pid=pid)
+            "at the master" % (pidfile, pid, server, parent), master_pid=pid, foreign=True)
     return ident
 
 
@@ -105,9 +111,13 @@ def prepare(params):
     log_file = params.get("log_file")
     if not log_file and server == "uwsgi":
         log_file = procs.stderr_target(master[0])
+    method = params.get("method") or METHODS[server][0]
+    if method not in METHODS[server]:
+        raise ReloadError("method %r is not one of %s's: %s"
+                          % (method, server, ", ".join(METHODS[server])))
     plan = {
         "server": server,
-        "method": METHODS[server],
+        "method": method,
         "master": master,
         "old_children": workers,
         "log_file": log_file,
@@ -115,8 +125,14 @@ def prepare(params):
         "expected_workers": params.get("expected_workers") or None,
         "timeout": float(params.get("timeout") or 120),
     }
-    if server == "uwsgi":
+    _check_server_config(plan)
+    if method == "chain":
         _check_uwsgi_plan(plan)
+    if method == "usr2":
+        _check_usr2_plan(plan, params["pidfile"])
+    if method == "full" and not log_file:
+        raise ReloadError("cannot see the end of a uWSGI full reload: master PID %d does not log "
+                          "to a file; set log_file" % master[0], master_pid=master[0])
     if log_file and not os.access(log_file, os.R_OK):
         raise ReloadError("log file %s is not readable" % log_file, master_pid=master[0])
     return plan
@@ -135,6 +151,63 @@ def _check_uwsgi_plan(plan):
             % (plan["master"][0], _stderr_desc(plan["master"][0])), master_pid=plan["master"][0])
 
 
+def _check_server_config(plan):
+    """Refuse a method that the running server's own config keeps from loading new code."""
+    pid = plan["master"][0]
+    try:
+        words = procs.argv(pid)
+        cwd = os.readlink("/proc/%d/cwd" % pid)
+    except (procs.ProcessGone, OSError):
+        return
+    env = procs.environ(pid)
+    if plan["method"] == "hup":
+        if config.gunicorn_preload(words, cwd, env, config.read_text):
+            raise ReloadError(
+                "gunicorn (master PID %d) runs with preload_app on: a HUP forks the new workers "
+                "from the master's copy of the app, so they would keep serving the old code. "
+                "Turn preload_app off, or reload by usr2" % pid, master_pid=pid)
+        return
+    if plan["server"] != "uwsgi":
+        return
+    try:
+        options = config.uwsgi_options(words, cwd, config.read_text)
+    except (OSError, UnicodeDecodeError):
+        return  # an ini it cannot read: unknown, not refused
+    if env.get("UWSGI_LAZY_APPS"):
+        options.setdefault("lazy-apps", env["UWSGI_LAZY_APPS"])
+    if plan["method"] == "chain" and not config.uwsgi_lazy_apps(options):
+        raise ReloadError(
+            "uWSGI (master PID %d) runs without lazy-apps: a chain reload re-forks workers from "
+            "the master, which loaded the app once, so they would keep serving the old code. "
+            "Set lazy-apps = true, or reload by full" % pid, master_pid=pid)
+    if plan["method"] == "full" and _is_python(pid) and not options.get("binary-path"):
+        raise ReloadError(
+            "uWSGI (master PID %d) runs as pyuwsgi inside Python without binary-path: a full "
+            "reload would re-execute the wrong program and the instance would die. Set "
+            "binary-path to the virtualenv's bin/python" % pid, master_pid=pid)
+
+
+def _is_python(pid):
+    try:
+        return os.path.basename(os.readlink("/proc/%d/exe" % pid)).startswith("python")
+    except OSError:
+        return False
+
+
+def _check_usr2_plan(plan, pidfile):
+    plan["pidfile"] = pidfile
+    plan["new_pidfile"] = pidfile + ".2"
+    try:
+        other = read_pidfile(plan["new_pidfile"])
+    except ReloadError:
+        return
+    if procs.running(other) and procs.is_server_process(other, "gunicorn"):
+        raise ReloadError(
+            "another gunicorn master (PID %d, in %s) is already taking over from PID %d: an "
+            "earlier USR2 upgrade has not finished" % (other, plan["new_pidfile"], plan["master"][0]),
+            master_pid=plan["master"][0])
+
+
 def _stderr_desc(pid):
     try:
         return os.readlink("/proc/%d/fd/2" % pid)
@@ -142,16 +215,23 @@ def _stderr_desc(pid):
         return "unknown"
 
 
+# hup to gunicorn and full to uWSGI are both SIGHUP: a graceful reload in each.
+SIGNALS = {"hup": signal.SIGHUP, "usr2": signal.SIGUSR2, "full": signal.SIGHUP}
+
+
+def _signal(plan, pid, signum):
+    try:
+        os.kill(pid, signum)
+    except PermissionError:
+        raise ReloadError("not allowed to signal the %s master PID %d: run as its user or with "
+                          "become" % (plan["server"], pid), master_pid=pid)
+    return "%s to PID %d" % (signal.Signals(signum).name, pid)
+
+
 def trigger(plan):
-    """The one step that acts on the server: SIGHUP to gunicorn, a touch for uWSGI."""
-    pid = plan["master"][0]
-    if plan["server"] == "gunicorn":
-        try:
-            os.kill(pid, signal.SIGHUP)
-        except PermissionError:
-            raise ReloadError("not allowed to signal the gunicorn master PID %d: run as its "
-                              "user or with become" % pid, master_pid=pid)
-        return "SIGHUP to PID %d" % pid
+    """The one step that starts the reload: a signal, or a touch for a uWSGI chain."""
+    if plan["method"] in SIGNALS:
+        return _signal(plan, plan["master"][0], SIGNALS[plan["method"]])
     path = plan["reload_file"]
     # uWSGI compares whole-second mtimes, so a touch in the same second as the last one
     # would go unseen: move the time strictly forward.
@@ -188,6 +268,7 @@ def _facts(plan, watcher, started, clock):
         "log_file": plan["log_file"],
         "log_lines": _tail(watcher),
         "duration_s": round(clock() - started, 3),
+        "old_master_pid": plan["master"][0],
     }
 
 
@@ -228,6 +309,86 @@ def wait_gunicorn(plan, watcher, started, clock, sleep):
                   "new workers %s (expected %d), not yet serving %s"
                   % (plan["timeout"], sorted(current & old), sorted(current - old), expected,
                      unready), plan, watcher, started, clock)
+        sleep(POLL_SECONDS)
+
+
+def _new_gunicorn_master(plan):
+    """The master that USR2 forked, once it has written its pidfile, else None."""
+    try:
+        pid = read_pidfile(plan["new_pidfile"])
+        if (procs.ppid(pid) != plan["master"][0] or pid in plan["old_children"]
+                or not procs.is_server_process(pid, "gunicorn")):
+            return None
+        return procs.identity(pid)
+    except (ReloadError, procs.ProcessGone):
+        return None
+
+
+def wait_gunicorn_usr2(plan, watcher, started, clock, sleep):
+    """A new master beside the old one; the old one is stopped only once the new one serves."""
+    old_master = plan["master"]
+    old = set(plan["old_children"])
+    expected = plan["expected_workers"] or len(old)
+    deadline = started + plan["timeout"]
+    ack_deadline = started + min(USR2_ACK_SECONDS, plan["timeout"])
+    new_master = None
+    serving = set()
+    retired_at = None
+    while True:
+        if watcher:
+            watcher.poll()
+        if new_master is None:
+            new_master = _new_gunicorn_master(plan)
+        if new_master is not None and not procs.is_alive(new_master):
+            if retired_at is None:
+                _fail("the new gunicorn master (PID %d) exited before its workers served: the new "
+                      "code or config most likely fails to load. The old master (PID %d) still "
+                      "serves the old code. Log:\n%s"
+                      % (new_master[0], old_master[0], "\n".join(_failure_lines(watcher))),
+                      plan, watcher, started, clock, running=True)
+            _fail("the new gunicorn master (PID %d) died after the old one was told to stop; "
+                  "the site is down. Log:\n%s" % (new_master[0], "\n".join(_failure_lines(watcher))),
+                  plan, watcher, started, clock, running=False)
+        if retired_at is None and not procs.is_alive(old_master):
+            _fail("the gunicorn master (PID %d) died after USR2, before a new master served"
+                  % old_master[0], plan, watcher, started, clock, running=new_master is not None)
+        if new_master is not None and retired_at is None:
+            try:
+                workers = set(procs.children(new_master[0]))
+            except procs.ProcessGone:
+                workers = set()
+            serving |= {pid for pid in workers - serving
+                        if procs.gunicorn_worker_ready(pid) is not False}
+            if len(workers) >= expected and workers <= serving:
+                # The old master finishes its requests in flight (graceful_timeout) and exits;
+                # the new one sees it gone and takes over the pidfile.
+                _signal(plan, old_master[0], signal.SIGTERM)
+                retired_at = clock()
+        if retired_at is not None and not procs.is_alive(old_master):
+            try:
+                promoted = read_pidfile(plan["pidfile"]) == new_master[0]
+            except ReloadError:
+                promoted = False
+            if promoted:
+                facts = _facts(plan, watcher, started, clock)
+                new_pids = sorted(procs.children(new_master[0]))
+                facts.update(master_pid=new_master[0], old_master_pid=old_master[0],
+                             old_pids=sorted(old), new_pids=new_pids,
+                             ended_by="new master %d serving with %d workers, old master %d "
+                                      "exited" % (new_master[0], len(new_pids), old_master[0]))
+                return facts
+        now = clock()
+        if new_master is None and now >= ack_deadline:
+            _fail("no new gunicorn master wrote %s within %.0fs of USR2 to PID %d. Log:\n%s"
+                  % (plan["new_pidfile"], ack_deadline - started, old_master[0],
+                     "\n".join(_failure_lines(watcher))), plan, watcher, started, clock,
+                  running=True)
+        if now >= deadline:
+            state = ("the old master (PID %d) has not exited" % old_master[0] if retired_at
+                     else "new workers %s, serving %s, expected %d"
+                     % (sorted(procs.children(new_master[0])), sorted(serving), expected))
+            _fail("the USR2 upgrade did not finish within %ss: %s. Both masters were left "
+                  "running" % (plan["timeout"], state), plan, watcher, started, clock)
         sleep(POLL_SECONDS)
 
 
@@ -279,6 +440,47 @@ def wait_uwsgi(plan, watcher, started, clock, sleep):
         sleep(POLL_SECONDS)
 
 
+def wait_uwsgi_full(plan, watcher, started, clock, sleep):
+    """Ends once the re-exec'd master's new workers have all loaded the app."""
+    master = plan["master"]
+    old = set(plan["old_children"])
+    expected = plan["expected_workers"] or len(old)
+    full = UwsgiFull()
+    deadline = started + plan["timeout"]
+    while True:
+        full.feed(watcher.poll())
+        if not procs.is_alive(master):
+            _fail("the uWSGI master (PID %d) exited during the full reload: a pyuwsgi in a "
+                  "virtualenv needs binary-path set to the virtualenv's python" % master[0],
+                  plan, watcher, started, clock, running=False)
+        if full.failures:
+            _fail("uWSGI workers failed to load the new code during the full reload:\n%s"
+                  % "\n".join(full.failures[:10]), plan, watcher, started, clock)
+        if full.respawned:
+            try:
+                current = set(procs.children(master[0]))
+            except procs.ProcessGone:
+                current = set()
+            # Without lazy-apps the master loads the app once and forks loaded workers.
+            loaded = current <= full.ready_pids or master[0] in full.ready_pids
+            if current and not current & old and len(current) >= expected and loaded:
+                facts = _facts(plan, watcher, started, clock)
+                facts.update(old_pids=sorted(old), new_pids=sorted(current),
+                             ended_by="master re-executed, %d new workers loaded the app"
+                             % len(current))
+                return facts
+        if clock() >= deadline:
+            _fail("uWSGI did not finish its full reload within %ss (%s)"
+                  % (plan["timeout"], "master re-executed, workers still loading" if full.respawned
+                     else "still waiting for the old workers to finish"),
+                  plan, watcher, started, clock)
+        sleep(POLL_SECONDS)
+
+
+WAITERS = {"hup": wait_gunicorn, "usr2": wait_gunicorn_usr2, "chain": wait_uwsgi,
+           "full": wait_uwsgi_full}
+
+
 def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
     """Reload gracefully and wait for the end; the module's whole job, as a function.
 
@@ -298,8 +500,7 @@ def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sle
     started = clock()
     started_at = time.time()
     action = trigger(plan)
-    waiter = wait_gunicorn if plan["server"] == "gunicorn" else wait_uwsgi
-    facts = waiter(plan, watcher, started, clock, sleep)
+    facts = WAITERS[plan["method"]](plan, watcher, started, clock, sleep)
     facts.update(changed=True, reloaded=True, trigger=action, started_at=round(started_at, 3),
                  msg="%s reloaded by %s in %.2fs: workers %s -> %s" % (
                      plan["server"], plan["method"], facts["duration_s"],
@@ -313,9 +514,10 @@ def server_status(params):
         master = find_server(params)
     except ReloadError as exc:
         return {"changed": False, "running": False, "reason": exc.msg,
-                "master_pid": exc.facts.get("master_pid"), "workers": []}
+                "master_pid": exc.facts.get("master_pid"), "workers": [],
+                "foreign": exc.facts.get("foreign", False)}
     return {"changed": False, "running": True, "master_pid": master[0],
-            "workers": procs.children(master[0]), "reason": ""}
+            "workers": procs.children(master[0]), "reason": "", "foreign": False}
 
 
 # SIGTERM means "reload brutally" to uWSGI 2.0 without die-on-term; SIGINT stops it either way.
