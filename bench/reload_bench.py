@@ -1,56 +1,85 @@
-#!/usr/bin/env python3
-"""Reload figures on real servers on 127.0.0.1: failed requests, durations, and return lag.
+"""Reload figures on real servers on 127.0.0.1, for every method: failed requests, durations, lag.
 
-For each server, N consecutive deploys (a one-line change, then wsgi_reload) under a bounded
-load. The lag is how long after the server's own end the module returned, the end being seen
-by an independent observer polling every 2 ms: uWSGI's `chain reloading complete` line, or for
-gunicorn the moment no old worker remains and every new one has reached its serving loop.
-Prints a table and writes the same figures as JSON (bench/results/reload.json).
-
-    ./dev bench            # or: .venv/bin/python bench/reload_bench.py --reloads 10
+For each server and method, N consecutive deploys (a one-line change, then wsgi_reload) under
+a bounded load. The lag is how long after the server's own end the module returned, the end
+being seen by an independent observer polling every 2 ms (see EndObserver). Also the seed's
+own uWSGI shape (4 workers x 2 threads) chain-reloaded with a 10 s request in flight.
 """
-import argparse
-import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "roles", "wsgi_deploy", "module_utils"), os.path.join(ROOT, "tools")]
-
-import wsgi_procs  # noqa: E402
-from httpload import Load  # noqa: E402
-from testservers import Server, set_version  # noqa: E402
-from wsgi_reload_core import reload_server  # noqa: E402
+import wsgi_procs
+from httpload import Load
+from testservers import Server, set_version
+from wsgi_reload_core import ReloadError, read_pidfile, reload_server
 
 OBSERVER_POLL = 0.002
+METHODS = [("gunicorn", "hup"), ("gunicorn", "usr2"), ("uwsgi", "chain"), ("uwsgi", "fifo"),
+           ("uwsgi", "full"), ("uwsgi", "workers")]
+
+
+def master_of(server):
+    """The master named by the pidfile: after a USR2 it is no longer the process started."""
+    return read_pidfile(server.pidfile)
+
+
+def _app_ready_pids(text):
+    return {int(line.rsplit("pid: ", 1)[1].split()[0]) for line in text.splitlines()
+            if line.startswith("WSGI app ") and " ready in " in line and "pid: " in line}
 
 
 class EndObserver(threading.Thread):
-    """Notes when the server itself finished the reload, independently of the module."""
+    """Notes when the server itself finished the reload, independently of the module.
 
-    def __init__(self, server, old_workers, expected):
+    chain and fifo: uWSGI logs `chain reloading complete`. full and workers: every worker is
+    new and has logged its app ready (full: after the master's re-exec). hup: no old worker is
+    left and every new one reached its serving loop. usr2: the pidfile names a new master,
+    the old one has exited, and the new one's workers all serve.
+    """
+
+    def __init__(self, server, method, expected):
         super().__init__(daemon=True)
-        self.server, self.old, self.expected = server, set(old_workers), expected
+        self.server, self.method, self.expected = server, method, expected
+        self.old_master = master_of(server)
+        self.old = set(wsgi_procs.children(self.old_master))
         self.ended = None
         self._halt = threading.Event()
         self._offset = os.path.getsize(server.log_file)
 
     def run(self):
         while not self._halt.is_set() and self.ended is None:
-            if self._done():
-                self.ended = time.monotonic()
+            try:
+                if self._done():
+                    self.ended = time.monotonic()
+            except (OSError, ValueError, ReloadError, wsgi_procs.ProcessGone):
+                pass  # a USR2 master takes over the pidfile in two steps
             time.sleep(OBSERVER_POLL)
 
+    def _log(self):
+        with open(self.server.log_file, "rb") as handle:
+            handle.seek(self._offset)
+            return handle.read().decode("utf-8", "replace")
+
     def _done(self):
-        if self.server.kind == "uwsgi":
-            with open(self.server.log_file, "rb") as handle:
-                handle.seek(self._offset)
-                return b"chain reloading complete" in handle.read()
-        current = set(self.server.worker_pids())
+        if self.method in ("chain", "fifo"):
+            return "chain reloading complete" in self._log()
+        if self.method in ("full", "workers"):
+            log = self._log()
+            if self.method == "full":
+                if "(RE)spawned uWSGI master" not in log:
+                    return False
+                log = log.split("(RE)spawned uWSGI master", 1)[1]
+            current = set(wsgi_procs.children(self.old_master))
+            return (len(current) >= self.expected and not current & self.old
+                    and current <= _app_ready_pids(log))
+        master = master_of(self.server)
+        if self.method == "usr2" and (master == self.old_master
+                                      or wsgi_procs.running(self.old_master)):
+            return False
+        current = set(wsgi_procs.children(master))
         return (not current & self.old and len(current) >= self.expected
                 and all(wsgi_procs.gunicorn_worker_ready(pid) for pid in current))
 
@@ -59,9 +88,15 @@ class EndObserver(threading.Thread):
         self.join(5)
 
 
-def bench_server(kind, reloads, clients, workers):
-    base = tempfile.mkdtemp(prefix="wsgi-bench-%s-" % kind)
-    server = Server(kind, base, workers=workers).start()
+def _spread(values):
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def bench_method(kind, method, reloads, clients, workers):
+    base = tempfile.mkdtemp(prefix="wsgi-bench-%s-%s-" % (kind, method))
+    fifo = os.path.join(base, "master.fifo")
+    extra = {"master-fifo": fifo} if kind == "uwsgi" else None
+    server = Server(kind, base, workers=workers, extra=extra).start()
     rows = []
     try:
         with Load(server.url + "/", clients=clients, max_seconds=reloads * 30 + 60,
@@ -69,57 +104,66 @@ def bench_server(kind, reloads, clients, workers):
             time.sleep(1)
             for number in range(2, reloads + 2):
                 set_version(server.app_dir, str(number))
-                observer = EndObserver(server, server.worker_pids(), workers)
+                observer = EndObserver(server, method, workers)
                 observer.start()
-                facts = reload_server(server.params())
+                facts = reload_server(server.params(method=method, fifo_file=fifo))
                 returned = time.monotonic()
                 observer.stop()
                 lag = returned - observer.ended if observer.ended else None
                 rows.append({"duration_s": facts["duration_s"],
                              "lag_s": round(lag, 4) if lag is not None else None,
                              "new_workers": len(facts["new_pids"])})
-                time.sleep(0.5)
+                # The next reload starts from workers that have all loaded the app.
+                time.sleep(1.0)
         report = load.report()
     finally:
         server.stop()
-    durations = [row["duration_s"] for row in rows]
     lags = [row["lag_s"] for row in rows if row["lag_s"] is not None]
     return {
-        "server": kind, "method": {"gunicorn": "hup", "uwsgi": "chain"}[kind],
-        "workers": workers, "reloads": reloads, "clients": clients,
-        "requests_ok": report["ok"], "requests_failed": report["failed"],
+        "server": kind, "method": method, "workers": workers, "reloads": reloads,
+        "clients": clients, "requests_ok": report["ok"], "requests_failed": report["failed"],
         "errors": report["errors"],
-        "duration_s": {"min": min(durations), "median": statistics.median(durations),
-                       "max": max(durations)},
-        "lag_s": {"min": min(lags), "median": statistics.median(lags), "max": max(lags),
-                  "seen": len(lags)},
+        "duration_s": _spread([row["duration_s"] for row in rows]),
+        "lag_s": dict(_spread(lags), seen=len(lags)) if lags else None,
         "each": rows,
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reloads", type=int, default=10)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "reload.json"))
-    args = parser.parse_args()
-    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
-                           "when": time.strftime("%Y-%m-%d %H:%M:%S")},
-               "servers": [bench_server(kind, args.reloads, args.clients, args.workers)
-                           for kind in ("gunicorn", "uwsgi")]}
-    print("%-9s %-6s %8s %8s %26s %26s" % ("server", "method", "ok", "failed",
-                                           "reload s (min/med/max)", "return lag s (min/med/max)"))
-    for row in results["servers"]:
-        print("%-9s %-6s %8d %8d %26s %26s" % (
+def bench_seed_chain(router):
+    """The seed's uWSGI (4 workers x 2 threads, lazy-apps) with a 10 s request in flight."""
+    base = tempfile.mkdtemp(prefix="wsgi-bench-seed-")
+    extra = {"http-socket": None, "http": None} if router else None
+    server = Server("uwsgi", base, workers=4, threads=2, extra=extra)
+    if router:
+        server.extra["http"] = "127.0.0.1:%d" % server.port
+    server.start()
+    try:
+        in_flight, facts = server.reload_with_request_in_flight(10)
+    finally:
+        server.stop()
+    return {"setup": "http= router" if router else "http-socket", "workers": 4, "threads": 2,
+            "chain_s": facts["duration_s"], "in_flight": list(in_flight or ())}
+
+
+def run(reloads, clients, workers):
+    return {
+        "methods": [bench_method(kind, method, reloads, clients, workers)
+                    for kind, method in METHODS],
+        "seed": [bench_seed_chain(router) for router in (True, False)],
+    }
+
+
+def print_tables(figures):
+    print("%-9s %-8s %9s %7s %24s %24s" % ("server", "method", "ok", "failed",
+                                          "reload s min/med/max", "return lag s min/med/max"))
+    for row in figures["methods"]:
+        lag = row["lag_s"]
+        print("%-9s %-8s %9d %7d %24s %24s" % (
             row["server"], row["method"], row["requests_ok"], row["requests_failed"],
             "%.3f/%.3f/%.3f" % tuple(row["duration_s"][k] for k in ("min", "median", "max")),
-            "%.3f/%.3f/%.3f" % tuple(row["lag_s"][k] for k in ("min", "median", "max"))))
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as handle:
-        json.dump(results, handle, indent=2)
-    print("written to %s" % os.path.relpath(args.out, ROOT))
-
-
-if __name__ == "__main__":
-    main()
+            "%.3f/%.3f/%.3f" % tuple(lag[k] for k in ("min", "median", "max")) if lag else "unseen"))
+    print()
+    print("seed uWSGI, 4 workers x 2 threads, a 10 s request in flight, chain reload:")
+    for row in figures["seed"]:
+        print("  %-13s chain %6.2f s; the 10 s request ended %s" % (
+            row["setup"], row["chain_s"], " ".join(str(part) for part in row["in_flight"])))

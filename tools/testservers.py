@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -138,7 +139,8 @@ class Server(object):
     def _loaded(self, workers):
         """Every lazy-apps uWSGI worker has logged its app ready: a reload signalled while one
         is still loading waits out the whole worker-reload-mercy in uWSGI 2.0.30."""
-        if self.kind != "uwsgi" or self.extra.get("lazy-apps", "true") is None:
+        if (self.kind != "uwsgi" or self.extra.get("lazy-apps", "true") is None
+                or not os.path.exists(self.log_file)):
             return True
         log = self.log_tail(400)
         ready = [line for line in log.splitlines() if line.startswith("WSGI app ") and " ready in " in line]
@@ -155,6 +157,19 @@ class Server(object):
                 return response.status, response.read().decode().strip()
         except urllib.error.HTTPError as exc:
             return exc.code, ""
+
+    def reload_with_request_in_flight(self, seconds=10, **params):
+        """Reload onto version 2 while a `seconds`-long request runs: (its answer, the facts)."""
+        from wsgi_reload_core import reload_server
+        result = {}
+        slow = threading.Thread(
+            target=lambda: result.update(r=self.get("/slow?s=%d" % seconds, seconds + 50)))
+        slow.start()
+        time.sleep(1)
+        set_version(self.app_dir, "2")
+        facts = reload_server(self.params(**params))
+        slow.join(seconds + 60)
+        return result.get("r"), facts
 
     def log_tail(self, lines=30):
         try:

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -100,14 +99,8 @@ def test_uwsgi_full_reload_with_broken_code_is_reported_with_the_log_lines(tmp_p
 def test_uwsgi_full_reload_lets_a_10s_request_in_flight_finish(tmp_path):
     srv = _start("uwsgi", tmp_path)
     try:
-        result = {}
-        slow = threading.Thread(target=lambda: result.update(r=srv.get("/slow?s=10", 60)))
-        slow.start()
-        time.sleep(1)
-        set_version(srv.app_dir, "2")
-        facts = reload_server(srv.params(method="full"))
-        slow.join(60)
-        assert result["r"] == (200, "slow done v1")
+        in_flight, facts = srv.reload_with_request_in_flight(10, method="full")
+        assert in_flight == (200, "slow done v1")
         assert facts["duration_s"] >= 8
         assert srv.get("/") == (200, "hello v2")
     finally:
@@ -205,5 +198,42 @@ def test_a_new_master_runs_in_the_virtualenv_the_link_points_to_now(kind, tmp_pa
         assert load.report()["failed"] == 0, load.report()
         assert facts["reloaded"] is True
         assert srv.get("/") == (200, "hello v1 with newdep 1.0")
+    finally:
+        _stop_all(srv)
+
+
+@pytest.mark.parametrize("method", ["fifo", "workers"])
+def test_uwsgi_reloads_through_its_master_fifo_with_no_failed_request(method, tmp_path):
+    fifo = str(tmp_path / "master.fifo")
+    srv = _start("uwsgi", tmp_path / "srv", extra={"master-fifo": fifo})
+    try:
+        before = srv.worker_pids()
+        set_version(srv.app_dir, "2")
+        with Load(srv.url + "/", clients=4, max_seconds=90) as load:
+            time.sleep(0.3)
+            facts = reload_server(srv.params(method=method, fifo_file=fifo))
+            time.sleep(0.3)
+        assert load.report()["failed"] == 0, load.report()
+        assert facts["method"] == method and facts["master_pid"] == srv.proc.pid
+        assert len(facts["new_pids"]) == srv.workers and not set(facts["new_pids"]) & set(before)
+        assert facts["ended_by"] == {"fifo": "log: chain reloading complete",
+                                     "workers": "%d new workers loaded the app" % srv.workers}[method]
+        assert srv.get("/") == (200, "hello v2")
+    finally:
+        _stop_all(srv)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_fifo_that_no_uwsgi_reads_is_refused_without_hanging(tmp_path, check_mode):
+    srv = _start("uwsgi", tmp_path / "srv")
+    try:
+        stray = str(tmp_path / "stray.fifo")
+        os.mkfifo(stray)
+        before = srv.worker_pids()
+        with pytest.raises(ReloadError, match="nobody reads the master FIFO"):
+            reload_server(srv.params(method="fifo", fifo_file=stray), check_mode=check_mode)
+        with pytest.raises(ReloadError, match="is not a FIFO"):
+            reload_server(srv.params(method="workers", fifo_file=srv.log_file), check_mode=check_mode)
+        assert srv.worker_pids() == before
     finally:
         _stop_all(srv)

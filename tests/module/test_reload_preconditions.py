@@ -11,6 +11,7 @@ REFUSALS = [
     ("uwsgi", {"lazy-apps": None}, "chain", "runs without lazy-apps"),
     ("uwsgi", {"binary-path": None}, "full", "without binary-path"),
     ("gunicorn", {"preload_app": True}, "hup", "runs with preload_app on"),
+    ("uwsgi", {"http-socket": None, "http": "PORT"}, "full", "through its http= router"),
 ]
 
 
@@ -18,7 +19,9 @@ REFUSALS = [
 @pytest.mark.parametrize("kind, extra, method, why", REFUSALS)
 def test_a_method_the_config_defeats_is_refused_before_anything_happens(
         kind, extra, method, why, check_mode, tmp_path):
-    srv = Server(kind, tmp_path, extra=extra).start()
+    srv = Server(kind, tmp_path, extra=dict(extra))
+    srv.extra.update({key: "127.0.0.1:%d" % srv.port for key, value in extra.items() if value == "PORT"})
+    srv.start()
     try:
         before = srv.worker_pids()
         log_size = os.path.getsize(srv.log_file)

@@ -1,6 +1,5 @@
 """A graceful reload against real servers: new code live, every worker new, master kept."""
 import os
-import threading
 import time
 
 import pytest
@@ -75,14 +74,8 @@ def test_a_10s_request_in_flight_finishes_with_200_and_the_old_body(kind, tmp_pa
     # The seed's own uWSGI shape: 4 workers with 2 threads each.
     srv = Server(kind, tmp_path, workers=4, threads=2).start()
     try:
-        result = {}
-        slow = threading.Thread(target=lambda: result.update(r=srv.get("/slow?s=10", 60)))
-        slow.start()
-        time.sleep(1.0)
-        set_version(srv.app_dir, "2")
-        facts = reload_server(srv.params())
-        slow.join(60)
-        assert result["r"] == (200, "slow done v1")
+        in_flight, facts = srv.reload_with_request_in_flight(10)
+        assert in_flight == (200, "slow done v1")
         assert facts["reloaded"] and len(facts["new_pids"]) == 4
         assert srv.get("/") == (200, "hello v2")
     finally:

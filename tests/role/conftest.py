@@ -1,70 +1,8 @@
 """Runs the role on this machine (connection local, service manager none), like the demo."""
-import json
-import os
-import shutil
-import subprocess
-import sys
-
 import pytest
+
+from roledeploy import Deploy
 from testservers import free_port
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "hello")
-BIN = os.path.dirname(sys.executable)
-
-
-class Deploy(object):
-    """One app root on this machine and the role run against it."""
-
-    def __init__(self, base, port, server):
-        self.base = str(base)
-        self.src = os.path.join(self.base, "src")
-        self.root = os.path.join(self.base, "srv")
-        self.port = port
-        self.server = server
-        shutil.copytree(EXAMPLE, self.src)
-
-    def run(self, *args, check=False, playbook="deploy.yml", **extra_vars):
-        argv, env = self._command(args, playbook, extra_vars)
-        result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=600)
-        if check and result.returncode != 0:
-            raise AssertionError("ansible-playbook failed:\n" + result.stdout[-6000:] + result.stderr[-3000:])
-        return result
-
-    def start_run(self, *args, playbook="deploy.yml", **extra_vars):
-        """A run in the background, in a process group of its own, for a test to cut off."""
-        argv, env = self._command(args, playbook, extra_vars)
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-
-    def _command(self, args, playbook, extra_vars):
-        variables = {
-            "wsgi_deploy_src": self.src, "wsgi_deploy_root": self.root,
-            "wsgi_deploy_server": self.server, "wsgi_deploy_name": "hello",
-            "wsgi_deploy_bind": "127.0.0.1:%d" % self.port,
-            "wsgi_deploy_reload_timeout": 60,
-        }
-        variables.update(extra_vars)
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"), ANSIBLE_NOCOLOR="1",
-                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        argv = [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", playbook),
-                "-e", json.dumps(variables)] + list(args)
-        return argv, env
-
-    @property
-    def pidfile(self):
-        return os.path.join(self.root, "run", "server.pid")
-
-    def stop(self):
-        if os.path.exists(self.pidfile):
-            subprocess.run([os.path.join(BIN, "ansible-playbook"),
-                            os.path.join(ROOT, "playbooks", "stop.yml"), "-e",
-                            json.dumps({"wsgi_deploy_root": self.root,
-                                        "wsgi_deploy_server": self.server})],
-                           cwd=ROOT, capture_output=True, timeout=120,
-                           env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")))
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,10 @@ CASES = [
     ({"wsgi_deploy_requirements": "missing.txt"}, "is not a file"),
     ({"wsgi_deploy_delete": "yes"}, "wsgi_deploy_delete"),
     ({"wsgi_deploy_exclude": "*.log"}, "wsgi_deploy_exclude"),
+    ({"wsgi_deploy_reload_method": "chain"}, "wsgi_deploy_reload_method must be one of hup, usr2 for gunicorn"),
+    ({"wsgi_deploy_max_request_seconds": 0}, "wsgi_deploy_max_request_seconds must be a whole number from 1"),
+    ({"wsgi_deploy_shared_dirs": ["../elsewhere"]}, "must be a path inside the app"),
+    ({"wsgi_deploy_shared_files": "/etc/app.env"}, "must be a path inside the app"),
     ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/tmp"}, "wsgi_deploy_pidfile"),
 ]

@@ -16,7 +16,7 @@ description:
     when uWSGI logs C(chain reloading complete) after the touch. V(usr2) has ended when the new
     master's workers serve, the old master (sent C(SIGTERM) only then) has exited and the new one
     holds the pidfile. V(full) has ended when the re-executed uWSGI master's new workers have all
-    logged that the app is ready.
+    logged that the app is ready, V(workers) when the new workers have. V(fifo) ends as V(chain).
   - Before anything is signalled, refuses a method that the server's own command line and config
     file keep from loading new code. V(hup) with gunicorn's C(preload_app) on; V(chain) without
     uWSGI's C(lazy-apps); V(full) of a pyuwsgi without C(binary-path). A config it cannot read is
@@ -60,11 +60,20 @@ options:
         fails leaves the old master serving.
       - V(chain) (uWSGI) touches O(reload_file), which must be its C(touch-chain-reload), and needs
         C(lazy-apps).
+      - V(fifo) (uWSGI) is the same chain reload, asked for by writing C(c) to O(fifo_file), and
+        needs C(lazy-apps).
+      - V(workers) (uWSGI) writes C(w) to O(fifo_file). Every worker is reloaded at once, without
+        re-executing the master; with C(http-socket) new connections wait meanwhile. It needs
+        C(lazy-apps).
       - V(full) (uWSGI) is C(SIGHUP), a graceful full reload. The master waits for every worker to
         finish, re-executes itself and forks new workers. With C(http-socket) in flight requests
         complete and new connections wait; a pyuwsgi in a virtualenv needs C(binary-path).
     type: str
-    choices: [hup, usr2, chain, full]
+    choices: [hup, usr2, chain, full, fifo, workers]
+  fifo_file:
+    description:
+      - The C(master-fifo) path of uWSGI. Required for O(method=fifo) and O(method=workers).
+    type: path
   expected_workers:
     description:
       - How many workers gunicorn runs once reloaded. Defaults to as many as before the reload.
@@ -126,7 +135,7 @@ reloaded:
   returned: state=reloaded
   type: bool
 method:
-  description: The method used, V(hup), V(usr2), V(chain) or V(full).
+  description: The method used, V(hup), V(usr2), V(chain), V(fifo), V(full) or V(workers).
   returned: state=reloaded
   type: str
 master_pid:
@@ -207,7 +216,8 @@ def main():
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             "log_file": {"type": "path"},
-            "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full"]},
+            "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
+            "fifo_file": {"type": "path"},
             "expected_workers": {"type": "int"},
             "timeout": {"type": "float", "default": 120},
             "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped"]},

@@ -20,7 +20,7 @@ UWSGI_FAILURES = re.compile(
     r"|DAMN ! worker|respawning too fast"
 )
 # A full reload: the master stops every worker, re-execs itself, and forks new ones.
-UWSGI_FULL_START = re.compile(r"gracefully killing workers|binary reloading uWSGI")
+UWSGI_FULL_START = re.compile(r"gracefully killing workers|binary reloading uWSGI|Gracefully killing worker")
 UWSGI_RESPAWNED_MASTER = re.compile(r"gracefully \(RE\)spawned uWSGI master process")
 UWSGI_APP_READY = re.compile(r"WSGI app \d+ \(mountpoint='[^']*'\) ready in .* pid: (\d+)")
 GUNICORN_FAILURES = re.compile(
@@ -107,11 +107,15 @@ class UwsgiChain(object):
 
 
 class UwsgiFull(object):
-    """What a uWSGI full reload has shown so far, from its log lines."""
+    """What a uWSGI full reload, or a reload of all workers at once, has shown so far.
 
-    def __init__(self):
+    A full reload re-executes the master first; a reload of the workers (FIFO `w`) does not,
+    so only apps loaded after the re-exec count in the first, and all in the second.
+    """
+
+    def __init__(self, master_reexec=True):
         self.started = False
-        self.respawned = False
+        self.respawned = not master_reexec
         self.ready_pids = set()
         self.failures = []
 

@@ -6,8 +6,10 @@ trigger() is the only step that changes the server; wait() only watches.
 """
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import stat
 import time
 
 try:
@@ -22,12 +24,15 @@ except ImportError:  # imported directly, by the tests
 SERVERS = ("gunicorn", "uwsgi")
 # The first method of each server is its default. hup and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
-METHODS = {"gunicorn": ("hup", "usr2"), "uwsgi": ("chain", "full")}
+# fifo (chain) and workers reload through uWSGI's master FIFO.
+METHODS = {"gunicorn": ("hup", "usr2"), "uwsgi": ("chain", "full", "fifo", "workers")}
+FIFO_COMMANDS = {"fifo": b"c", "workers": b"w"}
 POLL_SECONDS = 0.05
 # uWSGI looks at its touch files once per master cycle, about every second; a new gunicorn
 # master writes its pidfile before it imports anything.
 UWSGI_ACK_SECONDS = 10.0
 USR2_ACK_SECONDS = 10.0
+FIFO_REOPEN_SECONDS = 3.0
 TAIL_LINES = 40
 
 
@@ -122,6 +127,7 @@ def prepare(params):
         "old_children": workers,
         "log_file": log_file,
         "reload_file": params.get("reload_file"),
+        "fifo_file": params.get("fifo_file"),
         "expected_workers": params.get("expected_workers") or None,
         "timeout": float(params.get("timeout") or 120),
     }
@@ -130,9 +136,11 @@ def prepare(params):
         _check_uwsgi_plan(plan)
     if method == "usr2":
         _check_usr2_plan(plan, params["pidfile"])
-    if method == "full" and not log_file:
-        raise ReloadError("cannot see the end of a uWSGI full reload: master PID %d does not log "
-                          "to a file; set log_file" % master[0], master_pid=master[0])
+    if method in FIFO_COMMANDS:
+        _check_fifo_plan(plan)
+    if method in ("full", "fifo", "workers") and not log_file:
+        raise ReloadError("cannot see the end of a uWSGI %s reload: master PID %d does not log "
+                          "to a file; set log_file" % (method, master[0]), master_pid=master[0])
     if log_file and not os.access(log_file, os.R_OK):
         raise ReloadError("log file %s is not readable" % log_file, master_pid=master[0])
     return plan
@@ -175,11 +183,16 @@ def _check_server_config(plan):
         return  # an ini it cannot read: unknown, not refused
     if env.get("UWSGI_LAZY_APPS"):
         options.setdefault("lazy-apps", env["UWSGI_LAZY_APPS"])
-    if plan["method"] == "chain" and not config.uwsgi_lazy_apps(options):
+    if plan["method"] in ("chain", "fifo", "workers") and not config.uwsgi_lazy_apps(options):
         raise ReloadError(
-            "uWSGI (master PID %d) runs without lazy-apps: a chain reload re-forks workers from "
+            "uWSGI (master PID %d) runs without lazy-apps: a %s reload re-forks workers from "
             "the master, which loaded the app once, so they would keep serving the old code. "
-            "Set lazy-apps = true, or reload by full" % pid, master_pid=pid)
+            "Set lazy-apps = true, or reload by full" % (pid, plan["method"]), master_pid=pid)
+    if plan["method"] == "full" and options.get("http") and not options.get("http-socket"):
+        raise ReloadError(
+            "uWSGI (master PID %d) serves HTTP through its http= router, which a full reload "
+            "kills, dropping the requests in flight. Serve with http-socket, or reload by chain"
+            % pid, master_pid=pid)
     if plan["method"] == "full" and _is_python(pid) and not options.get("binary-path"):
         raise ReloadError(
             "uWSGI (master PID %d) runs as pyuwsgi inside Python without binary-path: a full "
@@ -192,6 +205,45 @@ def _is_python(pid):
         return os.path.basename(os.readlink("/proc/%d/exe" % pid)).startswith("python")
     except OSError:
         return False
+
+
+def _check_fifo_plan(plan):
+    path = plan["fifo_file"]
+    if not path:
+        raise ReloadError("the %s method writes to uWSGI's master FIFO: give fifo_file, the "
+                          "master-fifo path of its config" % plan["method"])
+    try:
+        is_fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError as exc:
+        raise ReloadError("fifo_file %s: %s" % (path, exc.strerror), master_pid=plan["master"][0])
+    if not is_fifo:
+        raise ReloadError("fifo_file %s is not a FIFO: is master-fifo set to it?" % path,
+                          master_pid=plan["master"][0])
+
+
+def _write_fifo(plan, command=None, clock=time.monotonic, sleep=time.sleep):
+    """Write one command to uWSGI's master FIFO; None only checks that a master reads it.
+
+    Non-blocking: a FIFO that no master reads would otherwise hang the deploy. uWSGI makes
+    its FIFO anew each time a writer closes it: for a moment it may be missing (ENOENT), not
+    open for reading yet (ENXIO), or closing (EPIPE); only a lasting failure counts.
+    """
+    deadline = clock() + FIFO_REOPEN_SECONDS
+    while True:
+        try:
+            handle = os.open(plan["fifo_file"], os.O_WRONLY | os.O_NONBLOCK)
+            try:
+                if command:
+                    os.write(handle, command)
+            finally:
+                os.close(handle)
+            return "%r to %s" % ((command or b"").decode(), plan["fifo_file"])
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENXIO, errno.EPIPE) or clock() >= deadline:
+                raise ReloadError("nobody reads the master FIFO %s (%s): is it this uWSGI's "
+                                  "master-fifo?" % (plan["fifo_file"], exc.strerror),
+                                  master_pid=plan["master"][0])
+            sleep(POLL_SECONDS)
 
 
 def _check_usr2_plan(plan, pidfile):
@@ -232,6 +284,8 @@ def trigger(plan):
     """The one step that starts the reload: a signal, or a touch for a uWSGI chain."""
     if plan["method"] in SIGNALS:
         return _signal(plan, plan["master"][0], SIGNALS[plan["method"]])
+    if plan["method"] in FIFO_COMMANDS:
+        return _write_fifo(plan, FIFO_COMMANDS[plan["method"]])
     path = plan["reload_file"]
     # uWSGI compares whole-second mtimes, so a touch in the same second as the last one
     # would go unseen: move the time strictly forward.
@@ -427,9 +481,10 @@ def wait_uwsgi(plan, watcher, started, clock, sleep):
             return facts
         now = clock()
         if not chain.started and now >= ack_deadline:
-            _fail("uWSGI (master PID %d) did not react to `touch %s` within %.0fs: is "
-                  "touch-chain-reload set to that path in its config?"
-                  % (master[0], plan["reload_file"], ack_deadline - started),
+            _fail("uWSGI (master PID %d) did not react to %s within %.0fs: is %s set to that "
+                  "path in its config?"
+                  % (master[0], plan["trigger"], ack_deadline - started,
+                     "master-fifo" if plan["method"] == "fifo" else "touch-chain-reload"),
                   plan, watcher, started, clock)
         if now >= deadline:
             stuck = ("; the chain is stuck waiting for worker %d" % chain.waiting_for
@@ -441,11 +496,11 @@ def wait_uwsgi(plan, watcher, started, clock, sleep):
 
 
 def wait_uwsgi_full(plan, watcher, started, clock, sleep):
-    """Ends once the re-exec'd master's new workers have all loaded the app."""
+    """Ends once the new workers have all loaded the app (after the master's re-exec if full)."""
     master = plan["master"]
     old = set(plan["old_children"])
     expected = plan["expected_workers"] or len(old)
-    full = UwsgiFull()
+    full = UwsgiFull(master_reexec=plan["method"] == "full")
     deadline = started + plan["timeout"]
     while True:
         full.feed(watcher.poll())
@@ -454,8 +509,8 @@ def wait_uwsgi_full(plan, watcher, started, clock, sleep):
                   "virtualenv needs binary-path set to the virtualenv's python" % master[0],
                   plan, watcher, started, clock, running=False)
         if full.failures:
-            _fail("uWSGI workers failed to load the new code during the full reload:\n%s"
-                  % "\n".join(full.failures[:10]), plan, watcher, started, clock)
+            _fail("uWSGI workers failed to load the new code during the %s reload:\n%s"
+                  % (plan["method"], "\n".join(full.failures[:10])), plan, watcher, started, clock)
         if full.respawned:
             try:
                 current = set(procs.children(master[0]))
@@ -466,19 +521,25 @@ def wait_uwsgi_full(plan, watcher, started, clock, sleep):
             if current and not current & old and len(current) >= expected and loaded:
                 facts = _facts(plan, watcher, started, clock)
                 facts.update(old_pids=sorted(old), new_pids=sorted(current),
-                             ended_by="master re-executed, %d new workers loaded the app"
-                             % len(current))
+                             ended_by="%s%d new workers loaded the app"
+                             % ("master re-executed, " if plan["method"] == "full" else "",
+                                len(current)))
                 return facts
+        if not full.started and clock() >= started + min(UWSGI_ACK_SECONDS, plan["timeout"]):
+            _fail("uWSGI (master PID %d) did not react to %s within %.0fs"
+                  % (master[0], plan["trigger"], min(UWSGI_ACK_SECONDS, plan["timeout"])),
+                  plan, watcher, started, clock)
         if clock() >= deadline:
-            _fail("uWSGI did not finish its full reload within %ss (%s)"
-                  % (plan["timeout"], "master re-executed, workers still loading" if full.respawned
+            _fail("uWSGI did not finish its %s reload within %ss (%s)"
+                  % (plan["method"], plan["timeout"],
+                     "workers still loading" if full.respawned
                      else "still waiting for the old workers to finish"),
                   plan, watcher, started, clock)
         sleep(POLL_SECONDS)
 
 
 WAITERS = {"hup": wait_gunicorn, "usr2": wait_gunicorn_usr2, "chain": wait_uwsgi,
-           "full": wait_uwsgi_full}
+           "fifo": wait_uwsgi, "full": wait_uwsgi_full, "workers": wait_uwsgi_full}
 
 
 def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
@@ -488,6 +549,8 @@ def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sle
     """
     plan = prepare(params)
     if check_mode:
+        if plan["method"] in FIFO_COMMANDS:
+            _write_fifo(plan)
         return {
             "changed": True, "reloaded": False, "server": plan["server"],
             "method": plan["method"], "master_pid": plan["master"][0],
@@ -499,7 +562,7 @@ def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sle
     watcher = LogWatcher(plan["log_file"]) if plan["log_file"] else None
     started = clock()
     started_at = time.time()
-    action = trigger(plan)
+    action = plan["trigger"] = trigger(plan)
     facts = WAITERS[plan["method"]](plan, watcher, started, clock, sleep)
     facts.update(changed=True, reloaded=True, trigger=action, started_at=round(started_at, 3),
                  msg="%s reloaded by %s in %.2fs: workers %s -> %s" % (
