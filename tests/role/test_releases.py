@@ -123,8 +123,20 @@ def test_a_health_check_that_wants_text_the_app_does_not_answer_rolls_back(deplo
     app.run(check=True)
     current = live(app)
     set_version(app, "2")
-    run = app.run(wsgi_deploy_healthcheck_text="hello v9")
+    # Version 1 answers "hello v1", which has the text; version 2 does not.
+    run = app.run(wsgi_deploy_healthcheck_text="v1")
     assert run.returncode != 0
     assert "The app answered: hello v2" in run.stdout
     assert "Rolled back to release %s" % current in run.stdout
+    assert live(app) == current and get(app.port) == "hello v1"
+
+
+def test_a_rollback_that_fails_its_health_check_too_says_so(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    current = live(app)
+    set_version(app, "2")
+    run = app.run(wsgi_deploy_healthcheck_text="hello v9")
+    assert run.returncode != 0
+    assert "The rollback to release %s failed too" % current in run.stdout
     assert live(app) == current and get(app.port) == "hello v1"
