@@ -41,7 +41,13 @@ def gunicorn_as_nobody():
 
 
 def test_serving_workers_of_another_user_count_as_ready_without_ptrace(gunicorn_as_nobody):
+    from wsgi_procs import gunicorn_worker_ready
     workers = gunicorn_as_nobody.worker_pids()
+    # Seen by root first: the one healthz answer that starts the server comes from one worker.
+    deadline = time.monotonic() + 10
+    while not all(gunicorn_worker_ready(pid) for pid in workers):
+        assert time.monotonic() < deadline, "workers never reached their serving loop"
+        time.sleep(0.05)
     probe = subprocess.run(
         ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
          sys.executable, "-c", PROBE] + [str(pid) for pid in workers],
