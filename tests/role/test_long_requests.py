@@ -7,8 +7,8 @@ import time
 import pytest
 
 from helpers import result_of, set_version
+from roledeploy import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = {"gunicorn": ("gunicorn.conf.py", "graceful_timeout = %d"),
           "uwsgi": ("uwsgi.ini", "worker-reload-mercy = %d")}
 HOOK = """---

@@ -326,14 +326,18 @@ def _facts(plan, watcher, started, clock):
     }
 
 
+def _note_serving(workers, serving):
+    """Add to `serving` the workers seen in their serving loop. A worker seen there stays until
+    it exits, so each is looked at only until then (in a container each look forks)."""
+    serving.update(pid for pid in workers - serving if procs.gunicorn_worker_ready(pid) is not False)
+
+
 def wait_gunicorn(plan, watcher, started, clock, sleep):
     """Ends once every old worker has exited and as many new ones live."""
     master = plan["master"]
     old = set(plan["old_children"])
     expected = plan["expected_workers"] or len(old)
     deadline = started + plan["timeout"]
-    # A worker seen in its serving loop stays there until it exits: look at each one only
-    # until then (in a container each look forks).
     serving = set()
     while True:
         if watcher:
@@ -350,7 +354,7 @@ def wait_gunicorn(plan, watcher, started, clock, sleep):
         # "Booting worker" is logged before the app is imported: only a worker that
         # reached its serving loop counts as new.
         new = current - old
-        serving |= {pid for pid in new - serving if procs.gunicorn_worker_ready(pid) is not False}
+        _note_serving(new, serving)
         unready = sorted(new - serving)
         if not current & old and len(current) >= expected and not unready:
             facts = _facts(plan, watcher, started, clock)
@@ -411,8 +415,7 @@ def wait_gunicorn_usr2(plan, watcher, started, clock, sleep):
                 workers = set(procs.children(new_master[0]))
             except procs.ProcessGone:
                 workers = set()
-            serving |= {pid for pid in workers - serving
-                        if procs.gunicorn_worker_ready(pid) is not False}
+            _note_serving(workers, serving)
             if len(workers) >= expected and workers <= serving:
                 # The old master finishes its requests in flight (graceful_timeout) and exits;
                 # the new one sees it gone and takes over the pidfile.
