@@ -17,8 +17,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, "roles", "wsgi_deploy", "module_utils"),
-                os.path.join(ROOT, "tools"), os.path.join(ROOT, "bench")]
+# The collection by its full name through the checkout's collections/ link, as pytest.ini has it.
+sys.path[:0] = [os.path.join(ROOT, "collections"), os.path.join(ROOT, "tools"), os.path.join(ROOT, "bench")]
 
 import deploy_bench  # noqa: E402
 import reload_bench  # noqa: E402

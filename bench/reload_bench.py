@@ -11,10 +11,10 @@ import tempfile
 import threading
 import time
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from httpload import Load
 from testservers import Server, set_version
-from wsgi_reload_core import ReloadError, read_pidfile, reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, read_pidfile, reload_server
 
 OBSERVER_POLL = 0.002
 METHODS = [("gunicorn", "hup"), ("gunicorn", "usr2"), ("uwsgi", "chain"), ("uwsgi", "fifo"),
@@ -44,7 +44,7 @@ class EndObserver(threading.Thread):
         super().__init__(daemon=True)
         self.server, self.method, self.expected = server, method, expected
         self.old_master = master_of(server)
-        self.old = set(wsgi_procs.children(self.old_master))
+        self.old = set(processes.children(self.old_master))
         self.ended = None
         self._halt = threading.Event()
         self._offset = os.path.getsize(server.log_file)
@@ -54,7 +54,7 @@ class EndObserver(threading.Thread):
             try:
                 if self._done():
                     self.ended = time.monotonic()
-            except (OSError, ValueError, ReloadError, wsgi_procs.ProcessGone):
+            except (OSError, ValueError, ReloadError, processes.ProcessGone):
                 pass  # a USR2 master takes over the pidfile in two steps
             time.sleep(OBSERVER_POLL)
 
@@ -72,16 +72,16 @@ class EndObserver(threading.Thread):
                 if "(RE)spawned uWSGI master" not in log:
                     return False
                 log = log.split("(RE)spawned uWSGI master", 1)[1]
-            current = set(wsgi_procs.children(self.old_master))
+            current = set(processes.children(self.old_master))
             return (len(current) >= self.expected and not current & self.old
                     and current <= _app_ready_pids(log))
         master = master_of(self.server)
         if self.method == "usr2" and (master == self.old_master
-                                      or wsgi_procs.running(self.old_master)):
+                                      or processes.running(self.old_master)):
             return False
-        current = set(wsgi_procs.children(master))
+        current = set(processes.children(master))
         return (not current & self.old and len(current) >= self.expected
-                and all(wsgi_procs.gunicorn_worker_ready(pid) for pid in current))
+                and all(processes.gunicorn_worker_ready(pid) for pid in current))
 
     def stop(self):
         self._halt.set()

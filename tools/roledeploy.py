@@ -47,7 +47,7 @@ class Deploy(object):
         }
         variables.update(extra_vars)
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_NOCOLOR="1",
                    PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
         argv = [os.path.join(BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", playbook),
                 "-e", json.dumps(variables)] + list(args)

@@ -1,6 +1,6 @@
 """Real gunicorn and pyuwsgi servers on 127.0.0.1, started from a copy of the example app.
 
-Used by the tests and the benchmark; needs the role's module_utils on sys.path.
+Used by the tests and the benchmark, with the collection importable (pytest.ini's pythonpath).
 """
 from __future__ import annotations
 
@@ -148,8 +148,8 @@ class Server(object):
                    for pid in workers) >= self.workers
 
     def worker_pids(self):
-        import wsgi_procs
-        return wsgi_procs.children(self.proc.pid)
+        from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
+        return processes.children(self.proc.pid)
 
     def get(self, path="/", timeout=30):
         try:
@@ -160,7 +160,7 @@ class Server(object):
 
     def reload_with_request_in_flight(self, seconds=10, **params):
         """Reload onto version 2 while a `seconds`-long request runs: (its answer, the facts)."""
-        from wsgi_reload_core import reload_server
+        from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import reload_server
         result = {}
         slow = threading.Thread(
             target=lambda: result.update(r=self.get("/slow?s=%d" % seconds, seconds + 50)))

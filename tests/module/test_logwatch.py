@@ -1,7 +1,7 @@
 """The log follower and the uWSGI chain reader, on log files written by the test."""
 import os
 
-from wsgi_logwatch import LogWatcher, UwsgiChain, gunicorn_failures
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import LogWatcher, UwsgiChain, gunicorn_failures
 
 CHAIN = """\
 Fri Nov 27 10:57:16 2026 - *** /srv/a/run/reload.touch has been touched... chain reload !!! ***

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from testservers import Server, break_import
-from wsgi_reload_core import ReloadError, reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server
 
 
 def _failure(params):

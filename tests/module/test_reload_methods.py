@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from httpload import Load
 from testservers import Server, add_dependency, break_import, set_version
-from wsgi_reload_core import ReloadError, read_pidfile, reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, read_pidfile, reload_server
 
 NEW_MASTER = {"gunicorn": "usr2", "uwsgi": "full"}
 
@@ -43,11 +43,11 @@ def test_new_interpreter_serves_the_new_code_with_no_failed_request(kind, tmp_pa
         assert sorted(facts["old_pids"]) == sorted(before)
         assert len(facts["new_pids"]) == srv.workers
         assert not set(facts["new_pids"]) & set(before)
-        assert set(facts["new_pids"]) == set(wsgi_procs.children(facts["master_pid"]))
+        assert set(facts["new_pids"]) == set(processes.children(facts["master_pid"]))
         if kind == "gunicorn":
             # A new master took over and the old one is gone.
             assert facts["master_pid"] != old_master
-            assert not wsgi_procs.running(old_master)
+            assert not processes.running(old_master)
             assert not os.path.exists(srv.pidfile + ".2")
         else:
             # uWSGI re-executes its master in place.

@@ -4,8 +4,8 @@ import os
 import pytest
 
 from testservers import Server
-from wsgi_config import gunicorn_preload, parse_uwsgi_ini, uwsgi_lazy_apps, uwsgi_options
-from wsgi_reload_core import ReloadError, reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_config import gunicorn_preload, parse_uwsgi_ini, uwsgi_lazy_apps, uwsgi_options
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server
 
 REFUSALS = [
     ("uwsgi", {"lazy-apps": None}, "chain", "runs without lazy-apps"),

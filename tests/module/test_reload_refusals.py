@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 
-from wsgi_reload_core import ReloadError, reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server
 from testservers import Server
 
 
@@ -38,7 +38,7 @@ def test_stale_pidfile_naming_an_unrelated_process_never_signals_it(gunicorn, tm
     # sleep dies of SIGHUP, so a signal sent by mistake would show.
     bystander = subprocess.Popen(["sleep", "120"])
     deadline = time.monotonic() + 5
-    while wsgi_procs.argv(bystander.pid) != ["sleep", "120"]:  # until its exec is done
+    while processes.argv(bystander.pid) != ["sleep", "120"]:  # until its exec is done
         assert time.monotonic() < deadline
         time.sleep(0.01)
     try:

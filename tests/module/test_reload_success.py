@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from httpload import Load
-from wsgi_reload_core import reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import reload_server
 from testservers import Server, set_version
 
 
@@ -24,7 +24,7 @@ def test_reload_serves_the_new_code_from_new_workers_under_the_same_master(serve
     assert len(facts["new_pids"]) == server.workers
     assert not set(facts["new_pids"]) & set(before)
     assert set(facts["new_pids"]) <= set(server.worker_pids())
-    assert not any(wsgi_procs.running(pid) for pid in facts["old_pids"])
+    assert not any(processes.running(pid) for pid in facts["old_pids"])
     assert facts["duration_s"] > 0
     assert facts["log_lines"], "the lines logged during the reload are reported"
     assert server.get("/") == (200, "hello v2")
@@ -101,4 +101,4 @@ def test_gunicorn_waits_for_a_changed_worker_count(gunicorn):
 
     facts = reload_server(gunicorn.params(expected_workers=3))
 
-    assert len(facts["new_pids"]) == 3 == len(wsgi_procs.children(gunicorn.proc.pid))
+    assert len(facts["new_pids"]) == 3 == len(processes.children(gunicorn.proc.pid))

@@ -14,7 +14,7 @@ from testservers import Server
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULE_UTILS = os.path.join(HERE, "..", "..", "roles", "wsgi_deploy", "module_utils")
 PROBE = ("import json, sys; sys.path.insert(0, %r); import wsgi_procs; "
-         "print(json.dumps([wsgi_procs.gunicorn_worker_ready(int(p)) for p in sys.argv[1:]]))"
+         "print(json.dumps([processes.gunicorn_worker_ready(int(p)) for p in sys.argv[1:]]))"
          % os.path.abspath(MODULE_UTILS))
 
 
@@ -41,7 +41,7 @@ def gunicorn_as_nobody():
 
 
 def test_serving_workers_of_another_user_count_as_ready_without_ptrace(gunicorn_as_nobody):
-    from wsgi_procs import gunicorn_worker_ready
+    from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.processes import gunicorn_worker_ready
     workers = gunicorn_as_nobody.worker_pids()
     # Seen by root first: the one healthz answer that starts the server comes from one worker.
     deadline = time.monotonic() + 10
@@ -57,7 +57,7 @@ def test_serving_workers_of_another_user_count_as_ready_without_ptrace(gunicorn_
 
 def test_the_master_is_not_a_serving_worker(gunicorn):
     # The master holds every worker's heartbeat file, so it never has exactly one.
-    from wsgi_procs import gunicorn_worker_ready
+    from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.processes import gunicorn_worker_ready
     deadline = time.monotonic() + 10
     while not all(gunicorn_worker_ready(pid) for pid in gunicorn.worker_pids()):
         assert time.monotonic() < deadline, "workers never reached their serving loop"

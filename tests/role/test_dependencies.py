@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from helpers import get, live, result_of, set_version
 from testservers import add_dependency
 
@@ -30,9 +30,9 @@ def test_a_release_that_adds_a_dependency_runs_with_it(deploy, server, method):
     # The old virtualenv stays while a kept release needs it.
     assert os.path.isdir(os.path.join(app.root, "venvs", first_venv))
     master = int(open(app.pidfile).read())
-    assert result["master_pid"] == master and wsgi_procs.running(master)
+    assert result["master_pid"] == master and processes.running(master)
     if server == "gunicorn":
-        assert master != old_master and not wsgi_procs.running(old_master)
+        assert master != old_master and not processes.running(old_master)
     else:
         assert master == old_master
 

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from helpers import get, live, result_of, set_version
 
 
@@ -49,13 +49,13 @@ def kill_tree(root):
     while True:
         family = {root}
         for _ in range(10):
-            for pid in wsgi_procs.pids():
+            for pid in processes.pids():
                 try:
-                    if wsgi_procs.ppid(pid) in family:
+                    if processes.ppid(pid) in family:
                         family.add(pid)
-                except wsgi_procs.ProcessGone:
+                except processes.ProcessGone:
                     continue
-        alive = [pid for pid in family if wsgi_procs.running(pid)]
+        alive = [pid for pid in family if processes.running(pid)]
         if not alive:
             return
         for pid in alive:
@@ -86,7 +86,7 @@ def test_a_stale_pidfile_naming_a_live_process_is_refused_and_that_process_not_s
     master = int(open(app.pidfile).read())
     bystander = subprocess.Popen(["sleep", "300"])
     try:
-        while wsgi_procs.argv(bystander.pid)[:1] != ["sleep"]:
+        while processes.argv(bystander.pid)[:1] != ["sleep"]:
             time.sleep(0.01)
         with open(app.pidfile, "w") as handle:
             handle.write("%d\n" % bystander.pid)
@@ -96,7 +96,7 @@ def test_a_stale_pidfile_naming_a_live_process_is_refused_and_that_process_not_s
         assert "runs `sleep 300`, not a gunicorn master" in run.stdout
         assert "that process was not signalled" in run.stdout
         assert bystander.poll() is None
-        assert wsgi_procs.running(master) and get(app.port) == "hello v1"
+        assert processes.running(master) and get(app.port) == "hello v1"
     finally:
         bystander.kill()
         bystander.wait()

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from helpers import get, live, releases, result_of, set_version
 from testservers import break_import
 
@@ -52,7 +52,7 @@ def test_a_release_that_cannot_import_is_removed_and_the_live_one_keeps_serving(
     app = deploy(server)
     app.run(check=True)
     master = int(open(app.pidfile).read())
-    workers = wsgi_procs.children(master)
+    workers = processes.children(master)
     before, current = releases(app), live(app)
 
     break_import(app.src)
@@ -62,7 +62,7 @@ def test_a_release_that_cannot_import_is_removed_and_the_live_one_keeps_serving(
     assert "stopped before the new release went live" in run.stdout
     assert "this release cannot be imported" in run.stdout
     assert releases(app) == before and live(app) == current
-    assert wsgi_procs.children(master) == workers
+    assert processes.children(master) == workers
     assert get(app.port) == "hello v1"
 
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-import wsgi_procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from helpers import get, result_of, set_version
 
 
@@ -26,14 +26,14 @@ def test_first_deploy_starts_the_server_and_the_next_reloads_it(deploy, server):
 
     third = result_of(app.run(check=True))
     assert third["changed"] is False and third["reloaded"] is False
-    assert wsgi_procs.children(master) == sorted(second["new_pids"])
+    assert processes.children(master) == sorted(second["new_pids"])
 
 
 def test_check_mode_twin_reports_the_change_and_touches_nothing(deploy):
     app = deploy("gunicorn")
     app.run(check=True)
     master = int(open(app.pidfile).read())
-    workers = wsgi_procs.children(master)
+    workers = processes.children(master)
     deployed = os.path.join(app.root, "current", "main.py")
     before = open(deployed).read()
 
@@ -43,5 +43,5 @@ def test_check_mode_twin_reports_the_change_and_touches_nothing(deploy):
 
     assert result["changed"] is True and result["reloaded"] is False
     assert open(deployed).read() == before
-    assert wsgi_procs.children(master) == workers
+    assert processes.children(master) == workers
     assert get(app.port) == "hello v1"

@@ -12,14 +12,10 @@ import signal
 import stat
 import time
 
-try:
-    from ansible.module_utils import wsgi_config as config
-    from ansible.module_utils import wsgi_procs as procs
-    from ansible.module_utils.wsgi_logwatch import LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures
-except ImportError:  # imported directly, by the tests
-    import wsgi_config as config
-    import wsgi_procs as procs
-    from wsgi_logwatch import LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (
+    LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures)
 
 SERVERS = ("gunicorn", "uwsgi")
 # The first method of each server is its default. hup and chain keep the master and its

@@ -91,7 +91,7 @@ options:
     default: reloaded
 notes:
   - Check mode runs every check that can refuse a reload, then reports what it would do.
-  - The logic lives in module_utils/wsgi_reload_core.py, wsgi_procs.py and wsgi_logwatch.py.
+  - The logic lives in the collection's module_utils, C(reload.py), C(processes.py), C(server_log.py) and C(server_config.py).
   - Runs as a user allowed to signal the master and to touch the reload file.
 attributes:
   check_mode:
@@ -102,7 +102,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Reload | Reload gunicorn gracefully
-  wsgi_reload:
+  graceful.wsgi_deploy.wsgi_reload:
     server: gunicorn
     pidfile: /srv/shop/run/server.pid
     log_file: /srv/shop/log/server.log
@@ -110,19 +110,19 @@ EXAMPLES = r"""
   register: reload
 
 - name: Reload | Start a new gunicorn master, on a new virtualenv
-  wsgi_reload:
+  graceful.wsgi_deploy.wsgi_reload:
     server: gunicorn
     method: usr2
     pidfile: /srv/shop/run/server.pid
 
 - name: Reload | Chain-reload uWSGI
-  wsgi_reload:
+  graceful.wsgi_deploy.wsgi_reload:
     server: uwsgi
     pidfile: /srv/shop/run/server.pid
     reload_file: /srv/shop/run/reload.touch
 
 - name: Prepare | Is the server running?
-  wsgi_reload:
+  graceful.wsgi_deploy.wsgi_reload:
     server: gunicorn
     pidfile: /srv/shop/run/server.pid
     state: status
@@ -205,7 +205,7 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.wsgi_reload_core import (
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
     ReloadError, reload_server, server_status, stop_server)
 
 
