@@ -71,6 +71,9 @@ class Server(object):
         self.extra = extra or {}
         # Words put before the server's script: a Python to run it with, as the role does.
         self.prefix = []
+        # Where the server's script is, and the environment it starts with (None: this one's).
+        self.bin_dir = BIN
+        self.env = None
         self.proc = None
 
     @property
@@ -94,7 +97,7 @@ class Server(object):
         with open(conf, "w") as handle:
             for key, value in settings.items():
                 handle.write("%s = %r\n" % (key, value))
-        return [os.path.join(BIN, "gunicorn"), "-c", conf, "main:app"], subprocess.DEVNULL
+        return [os.path.join(self.bin_dir, "gunicorn"), "-c", conf, "main:app"], subprocess.DEVNULL
 
     def _uwsgi(self):
         ini = os.path.join(self.base, "uwsgi.ini")
@@ -110,13 +113,13 @@ class Server(object):
             for key, value in settings.items():
                 if value is not None:
                     handle.write("%s = %s\n" % (key, value))
-        return [os.path.join(BIN, "uwsgi"), "--ini", ini], subprocess.DEVNULL
+        return [os.path.join(self.bin_dir, "uwsgi"), "--ini", ini], subprocess.DEVNULL
 
     def start(self):
         argv, out = self._gunicorn() if self.kind == "gunicorn" else self._uwsgi()
         argv = self.prefix + argv
         self.proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=self.base,
-                                     start_new_session=True)
+                                     start_new_session=True, env=self.env)
         self.wait_ready()
         return self
 

@@ -64,8 +64,7 @@ def environ(pid):
         raw = _read("/proc/%d/environ" % pid, "rb")
     except (ProcessGone, OSError):
         return {}
-    pairs = (part.decode("utf-8", "replace").partition("=") for part in raw.split(b"\0") if part)
-    return {key: value for key, _, value in pairs}
+    return dict(part.decode("utf-8", "replace").partition("=")[::2] for part in raw.split(b"\0") if part)
 
 
 def describe(pid):
@@ -191,7 +190,7 @@ def _as_owner_of(pid, look):
     os.close(write_end)
     with os.fdopen(read_end, "rb") as handle:
         data = handle.read()
-    _, status = os.waitpid(child, 0)
+    status = os.waitpid(child, 0)[1]
     if status != 0 or not data:
         return None
     return json.loads(data.decode())
@@ -213,32 +212,45 @@ def masters(server):
     return found
 
 
-def config_mentions(pid, text):
-    """Whether PID's command line, or a config file named on it, mentions text."""
+def _readlink(path):
     try:
-        words = argv(pid)
-        cwd = os.readlink("/proc/%d/cwd" % pid)
+        return os.readlink(path)
+    except FileNotFoundError:
+        raise ProcessGone(path)
+
+
+def cwd(pid):
+    """PID's working directory, against which the relative paths on its command line resolve."""
+    return _readlink("/proc/%d/cwd" % pid)
+
+
+def command_line(pid):
+    """(argv, cwd) of PID, or None when it has gone or they cannot be read."""
+    try:
+        return argv(pid), cwd(pid)
     except (ProcessGone, OSError):
-        return False
-    if any(text in word for word in words):
-        return True
-    for word in words:
-        if word.endswith((".ini", ".yaml", ".yml", ".xml", ".json", ".py")):
-            try:
-                with open(os.path.join(cwd, word)) as handle:
-                    if text in handle.read():
-                        return True
-            except (OSError, UnicodeDecodeError):
-                continue
-    return False
+        return None
+
+
+def executable(pid):
+    """The program PID runs (for a script, its interpreter), or None when it cannot be read."""
+    try:
+        return _readlink("/proc/%d/exe" % pid)
+    except (ProcessGone, OSError):
+        return None
+
+
+def stderr_path(pid):
+    """What PID's standard error points at (a file, "pipe:[...]", "/dev/null"), or None."""
+    try:
+        return _readlink("/proc/%d/fd/2" % pid)
+    except (ProcessGone, OSError):
+        return None
 
 
 def stderr_target(pid):
     """The path behind PID's standard error if it is a regular file, else None."""
-    try:
-        target = os.readlink("/proc/%d/fd/2" % pid)
-    except OSError:
-        return None
-    if target.endswith(" (deleted)") or not os.path.isfile(target):
+    target = stderr_path(pid)
+    if not target or target.endswith(" (deleted)") or not os.path.isfile(target):
         return None
     return target

@@ -82,13 +82,19 @@ def find_master(server, pidfile):
 def locate_uwsgi_master(reload_file):
     """The one uWSGI master whose config names reload_file, for servers set up without a pidfile."""
     candidates = procs.masters("uwsgi")
-    matching = [pid for pid in candidates if procs.config_mentions(pid, reload_file)]
+    matching = [pid for pid in candidates if _config_mentions(pid, reload_file)]
     if len(matching) != 1:
         raise ReloadError(
             "found %d running uWSGI masters whose command line or ini file names %s (of %d "
             "uWSGI masters in all); set the pidfile to say which one to reload"
             % (len(matching), reload_file, len(candidates)), running=False)
     return procs.identity(matching[0])
+
+
+def _config_mentions(pid, text):
+    """Whether PID's command line, or a config file named on it, mentions text."""
+    launch = procs.command_line(pid)
+    return launch is not None and config.mentions(*launch, text=text, read=config.read_text)
 
 
 def find_server(params):
@@ -149,20 +155,20 @@ def _check_uwsgi_plan(plan):
     if not os.path.isdir(os.path.dirname(os.path.abspath(reload_file))):
         raise ReloadError("the directory of reload_file %s does not exist" % reload_file)
     if not plan["log_file"]:
+        pid = plan["master"][0]
         raise ReloadError(
             "cannot see the end of a uWSGI chain reload: master PID %d does not log to a file "
             "(its stderr is %s); set log_file, or `logto` in its config"
-            % (plan["master"][0], _stderr_desc(plan["master"][0])), master_pid=plan["master"][0])
+            % (pid, procs.stderr_path(pid) or "unknown"), master_pid=pid)
 
 
 def _check_server_config(plan):
     """Refuse a method that the running server's own config keeps from loading new code."""
     pid = plan["master"][0]
-    try:
-        words = procs.argv(pid)
-        cwd = os.readlink("/proc/%d/cwd" % pid)
-    except (procs.ProcessGone, OSError):
+    launch = procs.command_line(pid)
+    if launch is None:
         return
+    words, cwd = launch
     env = procs.environ(pid)
     if plan["method"] == "hup":
         if config.gunicorn_preload(words, cwd, env, config.read_text):
@@ -197,10 +203,7 @@ def _check_server_config(plan):
 
 
 def _is_python(pid):
-    try:
-        return os.path.basename(os.readlink("/proc/%d/exe" % pid)).startswith("python")
-    except OSError:
-        return False
+    return os.path.basename(procs.executable(pid) or "").startswith("python")
 
 
 def _check_fifo_plan(plan):
@@ -254,13 +257,6 @@ def _check_usr2_plan(plan, pidfile):
             "another gunicorn master (PID %d, in %s) is already taking over from PID %d: an "
             "earlier USR2 upgrade has not finished" % (other, plan["new_pidfile"], plan["master"][0]),
             master_pid=plan["master"][0])
-
-
-def _stderr_desc(pid):
-    try:
-        return os.readlink("/proc/%d/fd/2" % pid)
-    except OSError:
-        return "unknown"
 
 
 # hup to gunicorn and full to uWSGI are both SIGHUP: a graceful reload in each.

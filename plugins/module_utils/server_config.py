@@ -30,7 +30,7 @@ def parse_uwsgi_ini(text, section="uwsgi"):
             continue
         if current != section or "=" not in line:
             continue
-        key, _, value = line.partition("=")
+        key, value = line.partition("=")[::2]
         options[key.strip().replace("_", "-")] = value.strip()
     return options
 
@@ -90,6 +90,23 @@ def gunicorn_preload(argv, cwd, environ, read):
         return None if config else False
     found = _PRELOAD_LINE.findall(text)
     return _truthy(found[-1]) if found else False
+
+
+CONFIG_SUFFIXES = (".ini", ".yaml", ".yml", ".xml", ".json", ".py")
+
+
+def mentions(argv, cwd, text, read):
+    """Whether a command line, or a config file named on it, mentions text."""
+    if any(text in word for word in argv):
+        return True
+    for word in argv:
+        if word.endswith(CONFIG_SUFFIXES):
+            try:
+                if text in read(os.path.join(cwd, word)):
+                    return True
+            except (OSError, UnicodeDecodeError):
+                continue
+    return False
 
 
 def read_text(path):

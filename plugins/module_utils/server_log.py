@@ -7,8 +7,7 @@ import re
 
 MAX_KEPT_LINES = 200
 
-# What uWSGI 2.0 prints during a chain reload (reload-facts.md).
-UWSGI_TOUCHED = re.compile(r"has been touched\.\.\. chain reload")
+# What uWSGI 2.0 prints during a chain reload (tests/module/test_logwatch.py holds a real one).
 UWSGI_CHAIN_START = re.compile(r"chain reload|chain next victim")
 UWSGI_COMPLETE = re.compile(r"chain reloading complete")
 UWSGI_KILLING = re.compile(r"Gracefully killing worker (\d+) \(pid: (\d+)\)")
@@ -35,7 +34,6 @@ class LogWatcher(object):
     def __init__(self, path):
         self.path = path
         self.lines = []
-        self.dropped = 0
         self._pending = b""
         self._inode, self.offset = self._stat()
 
@@ -72,7 +70,6 @@ class LogWatcher(object):
     def _keep(self, new):
         self.lines.extend(new)
         if len(self.lines) > MAX_KEPT_LINES:
-            self.dropped += len(self.lines) - MAX_KEPT_LINES
             del self.lines[:-MAX_KEPT_LINES]
 
 

@@ -27,7 +27,7 @@ description:
   - O(state=status) only reports whether the pidfile names a live master.
   - O(state=stopped) stops it, for a restart of a server that no service manager runs.
 version_added: "1.0.0"
-author: wsgi-deploy developers
+author: wsgi-deploy developers (@wsgi-deploy)
 options:
   server:
     description: Which server runs the app.
@@ -36,13 +36,15 @@ options:
     choices: [gunicorn, uwsgi]
   pidfile:
     description:
-      - The pidfile that names the server's master process. Required for gunicorn.
+      - The pidfile that names the server's master process. Required for gunicorn; uWSGI needs it
+        or O(reload_file).
       - Without it, the uWSGI master is the only one running whose command line or ini file
         names O(reload_file).
     type: path
   reload_file:
     description:
-      - The C(touch-chain-reload) path of uWSGI. Required when O(server=uwsgi) and O(state=reloaded).
+      - The C(touch-chain-reload) path of uWSGI. Required for O(method=chain), which is what
+        O(server=uwsgi) with O(state=reloaded) does when O(method) is not given.
     type: path
   log_file:
     description:
@@ -90,13 +92,15 @@ options:
     choices: [reloaded, status, stopped]
     default: reloaded
 notes:
-  - Check mode runs every check that can refuse a reload, then reports what it would do.
-  - The logic lives in the collection's module_utils, C(reload.py), C(processes.py), C(server_log.py) and C(server_config.py).
+  - The logic lives in the collection's module_utils, C(reload.py), C(processes.py), C(server_log.py)
+    and C(server_config.py).
   - Runs as a user allowed to signal the master and to touch the reload file.
 attributes:
   check_mode:
+    description: Runs every check that can refuse a reload or a stop, then reports what it would do.
     support: full
   diff_mode:
+    description: There is no file content to compare; a reload changes processes.
     support: none
 """
 
@@ -131,20 +135,26 @@ EXAMPLES = r"""
 
 RETURN = r"""
 reloaded:
-  description: Whether a reload was triggered and ended well.
+  description: Whether a reload was triggered and ended well; false in check mode.
   returned: state=reloaded
   type: bool
+server:
+  description: The server, as given in O(server).
+  returned: state=reloaded
+  type: str
 method:
   description: The method used, V(hup), V(usr2), V(chain), V(fifo), V(full) or V(workers).
   returned: state=reloaded
   type: str
 master_pid:
-  description: The master's PID once reloaded; only V(usr2) changes it.
+  description:
+    - The master's PID once reloaded; only V(usr2) changes it.
+    - With O(state=status) or O(state=stopped), the PID the pidfile names, if any.
   returned: always
   type: int
 old_master_pid:
   description: The master's PID before the reload.
-  returned: state=reloaded
+  returned: state=reloaded, not in check mode
   type: int
 old_pids:
   description: Worker PIDs before the reload.
@@ -152,7 +162,7 @@ old_pids:
   type: list
   elements: int
 new_pids:
-  description: Worker PIDs alive once the reload ended.
+  description: Worker PIDs alive once the reload ended; empty in check mode.
   returned: state=reloaded
   type: list
   elements: int
@@ -162,11 +172,18 @@ duration_s:
   type: float
 started_at:
   description: When the reload was triggered, in seconds since the epoch.
-  returned: success, state=reloaded
+  returned: success, state=reloaded, not in check mode
   type: float
+trigger:
+  description:
+    - What started the reload, the one step that changed the server. A signal and the PID it went
+      to, the reload file that was touched, or the command written to the master FIFO.
+  returned: success, state=reloaded, not in check mode
+  type: str
+  sample: "SIGHUP to PID 4242"
 ended_by:
   description: What marked the end, in words.
-  returned: success
+  returned: success, state=reloaded, not in check mode
   type: str
   sample: "log: chain reloading complete"
 log_file:
@@ -222,17 +239,24 @@ def main():
             "timeout": {"type": "float", "default": 120},
             "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped"]},
         },
-        required_if=[("server", "gunicorn", ["pidfile"])],
+        required_if=[
+            ("server", "gunicorn", ["pidfile"]),
+            # Without a pidfile, the uWSGI master is the one whose config names reload_file.
+            ("server", "uwsgi", ["pidfile", "reload_file"], True),
+            ("method", "chain", ["reload_file"]),
+            ("method", "fifo", ["fifo_file"]),
+            ("method", "workers", ["fifo_file"]),
+        ],
         supports_check_mode=True,
     )
     params = module.params
-    if params["server"] == "uwsgi" and not (params["reload_file"] or params["pidfile"]):
-        module.fail_json(msg="uWSGI is found by its pidfile or its reload_file: give one")
+    # required_if cannot see a default that depends on the server: chain is uWSGI's.
+    if (params["state"] == "reloaded" and params["server"] == "uwsgi" and not params["method"]
+            and not params["reload_file"]):
+        module.fail_json(msg="uWSGI is chain-reloaded by default, which touches reload_file: give "
+                             "reload_file (its touch-chain-reload path), or choose another method")
     if params["state"] == "status":
         module.exit_json(**server_status(params))
-    chain = params["server"] == "uwsgi" and params["method"] in (None, "chain")
-    if params["state"] == "reloaded" and chain and not params["reload_file"]:
-        module.fail_json(msg="reload_file is required to chain-reload uWSGI")
     try:
         if params["state"] == "stopped":
             result = stop_server(params, check_mode=module.check_mode)
