@@ -455,8 +455,7 @@ def wait_uwsgi(plan, watcher, started, clock, sleep):
     ack_deadline = started + min(UWSGI_ACK_SECONDS, plan["timeout"])
     while True:
         chain.feed(watcher.poll())
-        if not chain.complete and "chain reloading complete" in watcher.pending():
-            chain.complete = True
+        chain.note_unfinished(watcher.pending())
         if not procs.is_alive(master):
             _fail("the uWSGI master (PID %d) exited during the chain reload" % master[0],
                   plan, watcher, started, clock, running=False)

@@ -84,6 +84,11 @@ class UwsgiChain(object):
         self.waiting_for = None
         self.failures = []
 
+    def note_unfinished(self, line):
+        """`chain reloading complete` ends the chain even before uWSGI has ended its line."""
+        if UWSGI_COMPLETE.search(line):
+            self.complete = True
+
     def feed(self, lines):
         for line in lines:
             if UWSGI_CHAIN_START.search(line):

@@ -86,7 +86,7 @@ def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy, server):
     run = app.run()
 
     assert run.returncode != 0
-    assert "Verify" in run.stdout and "Rolled back to release %s" % current in run.stdout
+    assert '"Go live | Wait for the app to answer its health check" failed' in run.stdout and "Rolled back to release %s" % current in run.stdout
     assert live(app) == current and releases(app) == before
     assert int(open(app.pidfile).read()) == master
     assert get(app.port) == "hello v1"
