@@ -15,6 +15,14 @@ def result_of(run):
     raise AssertionError("no wsgi_deploy_result in the output")
 
 
+def failure_of(run):
+    """The message of the task that failed the play, from the json callback's output."""
+    failed = [task["hosts"]["localhost"].get("msg", "") for play in json.loads(run.stdout)["plays"]
+              for task in play["tasks"] if task["hosts"].get("localhost", {}).get("failed")]
+    assert failed, "no task failed"
+    return failed[-1]
+
+
 def get(port, path="/"):
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
         return response.read().decode().strip()

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import get, live, releases, result_of, set_version
+from helpers import failure_of, get, live, releases, result_of, set_version
 from testservers import break_import
 
 
@@ -86,7 +86,9 @@ def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy, server):
     run = app.run()
 
     assert run.returncode != 0
-    assert '"Go live | Wait for the app to answer its health check" failed' in run.stdout and "Rolled back to release %s" % current in run.stdout
+    failure = failure_of(run)
+    assert '"Go live | Wait for the app to answer its health check" failed' in failure
+    assert "Rolled back to release %s" % current in failure
     assert live(app) == current and releases(app) == before
     assert int(open(app.pidfile).read()) == master
     assert get(app.port) == "hello v1"
