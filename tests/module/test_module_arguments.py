@@ -1,0 +1,37 @@
+"""The module's own parameter rules, as Ansible runs it: refused with a clear message, before
+any pidfile is read or any process is looked at."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+CASES = [
+    ({"server": "gunicorn"}, "server is gunicorn but all of the following are missing: pidfile"),
+    ({"server": "uwsgi"}, "server is uwsgi but any of the following are missing: pidfile, reload_file"),
+    ({"server": "uwsgi", "pidfile": "/nonexistent/server.pid", "method": "chain"},
+     "method is chain but all of the following are missing: reload_file"),
+    ({"server": "uwsgi", "pidfile": "/nonexistent/server.pid", "method": "fifo"},
+     "method is fifo but all of the following are missing: fifo_file"),
+    ({"server": "uwsgi", "pidfile": "/nonexistent/server.pid", "method": "workers"},
+     "method is workers but all of the following are missing: fifo_file"),
+    ({"server": "uwsgi", "pidfile": "/nonexistent/server.pid"},
+     "uWSGI is chain-reloaded by default, which touches reload_file"),
+]
+
+
+@pytest.mark.parametrize("args,says", CASES, ids=[json.dumps(case[0], sort_keys=True) for case in CASES])
+def test_the_module_refuses_arguments_that_cannot_work(args, says):
+    run = subprocess.run(
+        [os.path.join(BIN, "ansible"), "localhost", "-m", "graceful.wsgi_deploy.wsgi_reload",
+         "-a", json.dumps(args)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    assert run.returncode != 0
+    assert says in run.stdout, run.stdout[-2000:]
+    # Refused on its arguments alone: the (missing) pidfile was never read.
+    assert "does not exist" not in run.stdout
