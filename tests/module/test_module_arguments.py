@@ -35,3 +35,30 @@ def test_the_module_refuses_arguments_that_cannot_work(args, says):
     assert says in run.stdout, run.stdout[-2000:]
     # Refused on its arguments alone: the (missing) pidfile was never read.
     assert "does not exist" not in run.stdout
+
+
+RELEASE_CASES = [
+    ({"state": "built", "root": "/nonexistent", "release": "r1", "venv": "v1"},
+     "state is built but all of the following are missing: release_key"),
+    ({"state": "built", "root": "/nonexistent", "release": "../../etc", "release_key": "k", "venv": "v1"},
+     "release must be the name of a directory in releases/"),
+    ({"state": "switched", "root": "/nonexistent", "venv": ".."},
+     "venv must be the name of a directory in venvs/"),
+    ({"state": "built", "root": "/nonexistent", "release": "r1", "release_key": "k", "venv": "v1",
+      "shared": ["../outside"]},
+     "each of shared must be a path inside the release"),
+    ({"state": "pruned", "root": "/nonexistent", "keep": 0}, "keep must be at least 1"),
+    ({"state": "locked"}, "state is locked but all of the following are missing: lock"),
+]
+
+
+@pytest.mark.parametrize("args,says", RELEASE_CASES, ids=[json.dumps(case[0], sort_keys=True) for case in RELEASE_CASES])
+def test_the_release_module_refuses_arguments_that_cannot_work(args, says):
+    run = subprocess.run(
+        [os.path.join(BIN, "ansible"), "localhost", "-m", "graceful.wsgi_deploy.wsgi_release",
+         "-a", json.dumps(args)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    assert run.returncode != 0
+    assert says in run.stdout, run.stdout[-2000:]
+    assert not os.path.exists("/nonexistent"), "refused before anything was made"

@@ -1,0 +1,381 @@
+# -*- coding: utf-8 -*-
+"""The releases of a role-managed app on its server: what is live, what was recorded, pruning.
+
+A deploy that answered its health check records what it made live (the digest of its inputs,
+the release, the virtualenv, the content of its config files) in ROOT/.wsgi-deploy-live.json.
+A later deploy with the same inputs finds that record still true and has nothing to do. Every
+step that changes what is live removes the record first, so an interrupted deploy leaves none.
+
+Pure functions over paths, each taking check_mode; no Ansible import, so tests drive them directly.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import stat
+import time
+
+RECORD = ".wsgi-deploy-live.json"
+# Written into a virtualenv once everything the deploy asked for is installed in it.
+VENV_COMPLETE = ".wsgi-deploy-complete"
+VENV_MARKER = ".wsgi-deploy-venv"
+# Written into a release: the digest of what it holds (source and shared paths).
+RELEASE_MARKER = ".wsgi-deploy-release"
+PARTIAL = ".partial"
+RECORD_MAX_BYTES = 1 << 16
+LOCK_POLL_SECONDS = 0.2
+
+
+class ReleaseError(Exception):
+    """Something under the app's root is not what the role made; msg says what."""
+
+    def __init__(self, msg):
+        super(ReleaseError, self).__init__(msg)
+        self.msg = msg
+
+
+def _link_name(path, parent):
+    """The entry under `parent` that the symlink `path` names, or '' if it is not such a link."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return ""
+    head, name = os.path.split(target.rstrip("/"))
+    return name if head == parent and name not in ("", ".", "..") else ""
+
+
+def _open_own_file(path, max_bytes):
+    """Read a regular file that the deploying user owns, never through a symlink or a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        if exc.errno == errno.ELOOP:
+            raise ReleaseError("%s is a symlink, which the role never follows" % path)
+        raise ReleaseError("cannot read %s: %s" % (path, exc.strerror))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            raise ReleaseError("%s is not a regular file of the deploying user" % path)
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_bytes:
+            raise ReleaseError("%s is larger than %d bytes" % (path, max_bytes))
+        return data
+    finally:
+        os.close(fd)
+
+
+def file_sha256(path):
+    """The SHA-256 of a regular file (not followed through a symlink), or '' if it is absent."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: os.read(fd, 1 << 16), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
+
+
+def read_record(root):
+    data = _open_own_file(os.path.join(root, RECORD), RECORD_MAX_BYTES)
+    if data is None:
+        return {}
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def deploying_user():
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _marker(path):
+    try:
+        data = _open_own_file(path, 256)
+    except ReleaseError:
+        return ""
+    return (data or b"").decode("utf-8", "replace").strip()
+
+
+def live(root):
+    """The release and the virtualenv that ROOT/current and ROOT/venv point at ('' if none), and
+    the key the live release was built with ('' for a release made before keys)."""
+    release = _link_name(os.path.join(root, "current"), "releases")
+    key = _marker(os.path.join(root, "releases", release, RELEASE_MARKER)) if release else ""
+    return {"release": release, "release_key": key,
+            "venv": _link_name(os.path.join(root, "venv"), "venvs")}
+
+
+def venv_ready(root, venv):
+    return bool(venv) and os.path.isfile(os.path.join(root, "venvs", venv, VENV_COMPLETE))
+
+
+def differences(root, record, digest, venv, files):
+    """Why the record does not describe a live deploy of these inputs; empty when it does."""
+    if not record:
+        return ["no deploy recorded as live"]
+    now = live(root)
+    found = []
+    if record.get("digest") != digest:
+        found.append("the inputs differ from those of the live deploy")
+    if not now["release"] or record.get("release") != now["release"]:
+        found.append("current no longer points at the recorded release")
+    if record.get("venv") != now["venv"] or now["venv"] != venv:
+        found.append("the virtualenv differs from the recorded one")
+    for path, sha in sorted(files.items()):
+        if file_sha256(path) != sha:
+            found.append("%s differs from what these inputs make" % path)
+    return found
+
+
+def inspect(root, digest="", venv="", files=None):
+    """What is live under ROOT and whether it is what these inputs would make; never acts."""
+    files = files or {}
+    try:
+        record = read_record(root) if os.path.isdir(root) else {}
+        reasons = differences(root, record, digest, venv, files) if digest else ["no inputs given"]
+    except ReleaseError as exc:
+        # Not a record the role wrote: no deploy is vouched for, and the next record replaces it.
+        record, reasons = {}, [exc.msg]
+    return {"user": deploying_user(), "live": live(root), "record": record,
+            "venv_ready": venv_ready(root, venv), "unchanged": not reasons, "reasons": reasons,
+            "files_matching": sorted(path for path, sha in files.items() if file_sha256(path) == sha)}
+
+
+def _write_atomically(path, data):
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def record(root, digest, venv, files, prepared="", check_mode=False):
+    """Record what is live now as the deploy of these inputs. Returns whether anything changed."""
+    now = live(root)
+    if not now["release"]:
+        raise ReleaseError("%s/current does not point at a release: nothing to record" % root)
+    wanted = {"digest": digest, "release": now["release"], "venv": now["venv"],
+              "files": {path: file_sha256(path) for path in sorted(files)}, "prepared": prepared}
+    try:
+        if read_record(root) == wanted:
+            return False
+    except ReleaseError:
+        pass  # not a record the role wrote: replaced by one that is
+
+    if not check_mode:
+        _write_atomically(os.path.join(root, RECORD),
+                          (json.dumps(wanted, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    return True
+
+
+def forget(root, check_mode=False):
+    """Remove the record before anything live changes. Returns whether there was one."""
+    path = os.path.join(root, RECORD)
+    if not os.path.lexists(path):
+        return False
+    if not check_mode:
+        os.unlink(path)
+    return True
+
+
+def mark_venv_complete(root, venv, check_mode=False):
+    path = os.path.join(root, "venvs", venv)
+    if not os.path.isdir(path) or os.path.islink(path):
+        raise ReleaseError("%s is not a virtualenv directory" % path)
+    if venv_ready(root, venv):
+        return False
+    if not check_mode:
+        _write_atomically(os.path.join(path, VENV_COMPLETE), (venv + "\n").encode("utf-8"))
+    return True
+
+
+def _entries(path):
+    try:
+        return sorted(entry for entry in os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
+def _venv_of(release_dir):
+    return _marker(os.path.join(release_dir, VENV_MARKER))
+
+
+def plan_prune(root, keep):
+    """The releases, interrupted syncs and virtualenvs to remove: never the live ones, never a
+    virtualenv that a kept release names (a rollback to it must find it)."""
+    now = live(root)
+    releases_dir = os.path.join(root, "releases")
+    names = [name for name in _entries(releases_dir)
+             if os.path.isdir(os.path.join(releases_dir, name))
+             and not os.path.islink(os.path.join(releases_dir, name))]
+    partial = [name for name in names if name.endswith(PARTIAL)]
+    complete = [name for name in names if not name.endswith(PARTIAL)]
+    old = complete[:-keep] if keep > 0 else list(complete)
+    remove = [name for name in old + partial if name != now["release"]]
+    kept = [name for name in complete if name not in remove]
+    used = set(_venv_of(os.path.join(releases_dir, name)) for name in kept) | {now["venv"]}
+    venvs_dir = os.path.join(root, "venvs")
+    venvs = [name for name in _entries(venvs_dir)
+             if os.path.isdir(os.path.join(venvs_dir, name)) and name not in used]
+    return {"releases": [os.path.join(releases_dir, name) for name in remove],
+            "venvs": [os.path.join(venvs_dir, name) for name in venvs]}
+
+
+def prune(root, keep, check_mode=False):
+    plan = plan_prune(root, keep)
+    if not check_mode:
+        for path in plan["releases"] + plan["venvs"]:
+            shutil.rmtree(path)
+    return plan
+
+
+def _read_holder(lock):
+    try:
+        data = _open_own_file(os.path.join(lock, "owner"), 4096)
+        holder = json.loads(data.decode("utf-8")) if data else {}
+    except (ReleaseError, ValueError):
+        holder = {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def holder_gone(holder, owner, controller_pids):
+    """Whether the lock's holder is a deploy from this same controller whose ansible-playbook no
+    longer runs there. Only such a holder can be known to be gone; any other is waited for."""
+    if not holder.get("controller") or holder.get("controller") != owner.get("controller"):
+        return False
+    try:
+        pid = int(holder.get("pid"))
+    except (TypeError, ValueError):
+        return False
+    return pid > 0 and pid not in set(controller_pids)
+
+
+def take_lock(lock, owner, controller_pids=(), timeout=0.0, check_mode=False,
+              clock=time.monotonic, sleep=time.sleep):
+    """Make the lock directory and name its holder in it, waiting up to `timeout` seconds for a
+    deploy that holds it, and breaking a lock that a gone deploy from this controller left.
+
+    mkdir is atomic: of two deploys, one makes the directory and the other learns who holds it.
+    """
+    if check_mode:
+        return {"taken": True, "broke": {}}
+    deadline = clock() + timeout
+    broke = {}
+    while True:
+        try:
+            os.mkdir(lock, 0o755)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                return {"taken": False, "holder": {}, "broke": broke,
+                        "error": "cannot make %s: %s" % (lock, exc.strerror)}
+        holder = _read_holder(lock)
+        if holder_gone(holder, owner, controller_pids):
+            drop_lock(lock)
+            broke = holder
+            continue
+        if clock() >= deadline:
+            return {"taken": False, "holder": holder, "broke": broke, "error": ""}
+        sleep(LOCK_POLL_SECONDS)
+    _write_atomically(os.path.join(lock, "owner"), (json.dumps(owner, sort_keys=True) + "\n").encode("utf-8"))
+    return {"taken": True, "broke": broke}
+
+
+def drop_lock(lock, check_mode=False):
+    if not os.path.lexists(lock):
+        return False
+    if not check_mode:
+        if os.path.isdir(lock) and not os.path.islink(lock):
+            shutil.rmtree(lock)
+        else:
+            os.unlink(lock)
+    return True
+
+
+def _symlink_atomically(target, path):
+    """Point the symlink `path` at `target` by renaming a new link over it. Returns whether it changed."""
+    if os.path.islink(path) and os.readlink(path) == target:
+        return False
+    if os.path.lexists(path) and not os.path.islink(path):
+        raise ReleaseError("%s is not a symlink; the role will not replace it" % path)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    os.symlink(target, tmp)
+    os.rename(tmp, path)
+    return True
+
+
+def build(root, name, key, venv, shared, check_mode=False):
+    """Complete the synced release ROOT/releases/NAME.partial: note its key and its virtualenv,
+    link the shared paths into it and give it its name, which only a complete release gets."""
+    releases_dir = os.path.join(root, "releases")
+    partial = os.path.join(releases_dir, name + PARTIAL)
+    final = os.path.join(releases_dir, name)
+    if check_mode:
+        return True
+    if os.path.islink(partial) or not os.path.isdir(partial):
+        raise ReleaseError("%s is not the synced release directory" % partial)
+    if os.path.lexists(final):
+        raise ReleaseError("%s exists already" % final)
+    _write_atomically(os.path.join(partial, RELEASE_MARKER), (key + "\n").encode("utf-8"))
+    _write_atomically(os.path.join(partial, VENV_MARKER), (venv + "\n").encode("utf-8"))
+    for relpath in sorted(shared):
+        link = os.path.join(partial, relpath)
+        parent = os.path.dirname(link)
+        # The sync made what is there from the source, owned by the deploying user: a shared
+        # path inside the source is replaced by the link, never followed.
+        os.makedirs(parent, 0o755, exist_ok=True)
+        if os.path.lexists(link):
+            if os.path.isdir(link) and not os.path.islink(link):
+                shutil.rmtree(link)
+            else:
+                os.unlink(link)
+        os.symlink(os.path.join(root, "shared", relpath), link)
+    os.rename(partial, final)
+    return True
+
+
+def switch(root, release="", venv="", check_mode=False):
+    """Point venv, then current, at the new virtualenv and release, each by one rename."""
+    changed = []
+    for link, parent, name in (("venv", "venvs", venv), ("current", "releases", release)):
+        if not name:
+            continue
+        target = os.path.join(root, parent, name)
+        path = os.path.join(root, link)
+        relative = parent + "/" + name
+        # In check mode a new release exists only on the controller.
+        if not check_mode and (not os.path.isdir(target) or os.path.islink(target)):
+            raise ReleaseError("%s is not a directory the role made" % target)
+        if check_mode:
+            if not (os.path.islink(path) and os.readlink(path) == relative):
+                changed.append(link)
+        elif _symlink_atomically(relative, path):
+            changed.append(link)
+    return changed

@@ -1,0 +1,373 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: wsgi_release
+short_description: Inspect, lock, record and prune the releases of a WSGI app deployed by wsgi_deploy
+description:
+  - The steps of a deploy that Ansible has no single module for, each in one call on the server.
+  - O(state=inspected) reports what is live under O(root) (the release C(current) points at, the
+    virtualenv C(venv) points at), who runs the module, whether the virtualenv O(venv) is complete,
+    and whether the live deploy was recorded with the inputs O(digest) and still holds them (same
+    release, same virtualenv, O(files) with the given content). With O(server), it also reports
+    whether the server's master runs, as M(graceful.wsgi_deploy.wsgi_reload) with O(state=status)
+    does; with O(unit), the main PID systemd knows for that unit. Changes nothing.
+  - O(state=locked) takes the deploy lock O(lock) (a directory, made atomically) and names its holder
+    in it, waiting up to O(timeout) for another deploy that holds it; it fails, changing nothing,
+    if that deploy keeps it longer. With O(root), it then reports what O(state=inspected) does, as
+    seen under the lock, and forgets the recorded live deploy, since what is live is about to change.
+  - O(state=unlocked) removes the lock.
+  - O(state=built) completes the release O(release) that the sync copied into C(releases/RELEASE.partial).
+    It writes O(release_key) and the virtualenv O(venv) into it, replaces each of O(shared) in it by a symlink to C(shared/),
+    and renames it to its final name, which only a complete release gets.
+  - O(state=switched) points C(venv) at C(venvs/VENV), then C(current) at C(releases/RELEASE), each
+    by renaming a new symlink over the old one, so that the server never sees a missing link.
+  - O(state=recorded) records the live release and virtualenv, and the content of O(files), as the
+    deploy of O(digest), once that deploy answered its health check.
+  - O(state=pruned) removes all but the newest O(keep) releases, interrupted syncs and the
+    virtualenvs no kept release uses, never the live ones.
+version_added: "1.1.0"
+author: wsgi-deploy developers (@wsgi-deploy)
+options:
+  state:
+    description: What to do; see the description.
+    type: str
+    required: true
+    choices: [inspected, locked, unlocked, built, switched, recorded, pruned]
+  root:
+    description: The app's root on the server, holding C(current), C(venv), C(releases/) and C(venvs/).
+    type: path
+  lock:
+    description: The deploy lock, a directory that only one deploy at a time can make.
+    type: path
+  owner:
+    description:
+      - Who takes the lock, written into it, with the keys C(controller) (its host name), C(pid) (the
+        PID of its ansible-playbook) and C(since).
+    type: dict
+    default: {}
+  controller_pids:
+    description:
+      - The PIDs of the ansible-playbook processes that run on the controller O(owner) names. A lock
+        held from that controller by a PID not among them was left by an interrupted deploy, and is
+        broken. A lock held from elsewhere is only waited for.
+    type: list
+    elements: int
+    default: []
+  timeout:
+    description: Seconds O(state=locked) waits for another deploy's lock before it fails.
+    type: float
+    default: 0
+  digest:
+    description: The digest of everything the deploy makes live, worked out on the controller.
+    type: str
+    default: ""
+  venv:
+    description: The key of the virtualenv the inputs need, the name of a directory in C(venvs/).
+    type: str
+    default: ""
+  files:
+    description: Files on the server, each with the SHA-256 its content must have for the record to hold.
+    type: dict
+    default: {}
+  release_key:
+    description:
+      - What a release holds (a digest of the source and of the shared paths), which O(state=built)
+        writes into it. A deploy whose key is the live release's needs no new release.
+    type: str
+  prepared:
+    description: A digest of how the host was prepared (user, directories, packages), kept in the record.
+    type: str
+    default: ""
+  release:
+    description: The name of a release in C(releases/), for O(state=built) and O(state=switched).
+    type: str
+    default: ""
+  shared:
+    description: Paths inside the release, relative to it, that live in C(shared/) instead.
+    type: list
+    elements: str
+    default: []
+  keep:
+    description:
+      - How many of the newest releases O(state=pruned) keeps, the live one always among them.
+      - O(state=recorded) prunes as well when O(keep) is given.
+    type: int
+  server:
+    description: With O(state=inspected), also report whether this server's master runs.
+    type: str
+    choices: [gunicorn, uwsgi]
+  pidfile:
+    description: The server's pidfile, for O(server).
+    type: path
+  reload_file:
+    description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
+    type: path
+  unit:
+    description: With O(state=inspected), a systemd unit whose main PID to report.
+    type: str
+  dest:
+    description: With O(state=inspected), a directory whose existence to report (a server set up by hand).
+    type: path
+notes:
+  - The logic lives in the collection's module_utils, C(releases.py); the server's status in C(reload.py).
+  - The record and the lock's owner are read only as regular files of the deploying user, never
+    through a symlink.
+attributes:
+  check_mode:
+    description: Reports what it would change and changes nothing.
+    support: full
+  diff_mode:
+    description: The record is the module's own state; there is nothing for a user to compare.
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Preflight | Look at what is live
+  graceful.wsgi_deploy.wsgi_release:
+    state: inspected
+    root: /srv/shop
+    digest: "{{ inputs_digest }}"
+    venv: 3f2a9c0d1e4b
+    files:
+      /srv/shop/etc/gunicorn.conf.py: "{{ config_text | hash('sha256') }}"
+    server: gunicorn
+    pidfile: /srv/shop/run/server.pid
+  register: host
+
+- name: Lock | Take the deploy lock
+  graceful.wsgi_deploy.wsgi_release:
+    state: locked
+    root: /srv/shop
+    lock: /srv/shop/.deploy.lock
+    owner: {controller: build1, pid: 4242}
+  register: lock
+
+- name: Prune | Keep the newest five releases
+  graceful.wsgi_deploy.wsgi_release:
+    state: pruned
+    root: /srv/shop
+    keep: 5
+"""
+
+RETURN = r"""
+user:
+  description: The user the module runs as, who owns what the deploy writes.
+  returned: state=inspected, and state=locked with O(root) when the lock was taken
+  type: str
+live:
+  description:
+    - The release C(current) and the virtualenv C(venv) point at, empty strings for none, and the
+      key the live release was built with (empty for one built before keys).
+  returned: state=inspected, and state=locked with O(root) when the lock was taken
+  type: dict
+  sample: {release: 20261128T082745123456Z, release_key: 9b1c0e7d2a4f, venv: 3f2a9c0d1e4b}
+venv_ready:
+  description: Whether the virtualenv O(venv) exists and was completed by a deploy.
+  returned: state=inspected
+  type: bool
+record:
+  description: The recorded live deploy, empty if there is none.
+  returned: state=inspected
+  type: dict
+unchanged:
+  description: Whether the live deploy is recorded with O(digest) and still is what it was.
+  returned: state=inspected
+  type: bool
+files_matching:
+  description: Those of O(files) that already hold the given content.
+  returned: state=inspected, and state=locked with O(root) when the lock was taken
+  type: list
+  elements: str
+reasons:
+  description: Why the live deploy is not the deploy of O(digest), in words; empty when unchanged.
+  returned: state=inspected
+  type: list
+  elements: str
+status:
+  description:
+    - With O(server), whether its master runs, as M(graceful.wsgi_deploy.wsgi_reload) reports it
+      (C(running), C(master_pid), C(workers), C(foreign), C(reason)).
+  returned: state=inspected and O(server) given
+  type: dict
+stamp:
+  description: A name for a release made now, the server's UTC time to the microsecond.
+  returned: state=inspected
+  type: str
+  sample: 20261128T082745123456Z
+dest_is_dir:
+  description: Whether O(dest) is a directory.
+  returned: state=inspected and O(dest) given
+  type: bool
+main_pid:
+  description: The main PID systemd has for O(unit), 0 when it runs none.
+  returned: state=inspected and O(unit) given
+  type: int
+taken:
+  description: Whether this call took the lock.
+  returned: state=locked
+  type: bool
+broke:
+  description: The owner of a lock left by an interrupted deploy, which this call broke; empty if none.
+  returned: state=locked
+  type: dict
+holder:
+  description: The owner written into a lock that another deploy still holds.
+  returned: failure of state=locked
+  type: dict
+switched:
+  description: The links that now point elsewhere, C(venv) and C(current), in that order.
+  returned: state=switched
+  type: list
+  elements: str
+removed:
+  description: The releases and virtualenvs removed (or that would be, in check mode).
+  returned: state=pruned, and state=recorded with O(keep)
+  type: list
+  elements: str
+"""
+
+import os
+import subprocess
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import server_status
+
+
+def _main_pid(module, unit):
+    systemctl = module.get_bin_path("systemctl", required=True)
+    out = subprocess.run([systemctl, "show", "--property=MainPID", "--value", unit],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        module.fail_json(msg="systemctl show %s failed: %s" % (unit, out.stderr.strip()))
+    return int(out.stdout.strip() or 0)
+
+
+def inspected(module, params):
+    result = releases.inspect(params["root"] or "/nonexistent", params["digest"], params["venv"],
+                              params["files"])
+    # The name a release made now gets: sorted by time, on the server's clock.
+    now = time.time()
+    result["stamp"] = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "%06dZ" % int(now % 1 * 1e6)
+    if params["server"]:
+        result["status"] = server_status(params)
+    if params["dest"]:
+        result["dest_is_dir"] = os.path.isdir(params["dest"])
+    if params["unit"]:
+        result["main_pid"] = _main_pid(module, params["unit"])
+    return dict(result, changed=False)
+
+
+def _holder_text(holder):
+    if not holder:
+        return "no holder named in it"
+    return "ansible-playbook PID %s on %s, since %s" % (
+        holder.get("pid", "?"), holder.get("controller", "?"), holder.get("since", "an unknown time"))
+
+
+def _seconds(value):
+    return ("%g" % value) if value is not None else "0"
+
+
+def _check_names(module, params):
+    """A release or virtualenv name is one directory entry, never a path out of its parent."""
+    for key in ("release", "venv"):
+        name = params[key]
+        if name and (name in (".", "..") or "/" in name or "\0" in name):
+            module.fail_json(msg="%s must be the name of a directory in %ss/, not %r" % (key, key, name))
+    for relpath in params["shared"]:
+        parts = relpath.strip("/").split("/")
+        if relpath.startswith("/") or not relpath.strip("/") or ".." in parts:
+            module.fail_json(msg="each of shared must be a path inside the release, relative to it, not %r" % relpath)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "required": True,
+                      "choices": ["inspected", "locked", "unlocked", "built", "switched", "recorded", "pruned"]},
+            "root": {"type": "path"},
+            "lock": {"type": "path"},
+            "owner": {"type": "dict", "default": {}},
+            "controller_pids": {"type": "list", "elements": "int", "default": []},
+            "timeout": {"type": "float", "default": 0},
+            "digest": {"type": "str", "default": ""},
+            "venv": {"type": "str", "default": ""},
+            "files": {"type": "dict", "default": {}},
+            "prepared": {"type": "str", "default": ""},
+            "release_key": {"type": "str", "no_log": False},
+            "keep": {"type": "int"},
+            "release": {"type": "str", "default": ""},
+            "shared": {"type": "list", "elements": "str", "default": []},
+            "server": {"type": "str", "choices": ["gunicorn", "uwsgi"]},
+            "pidfile": {"type": "path"},
+            "reload_file": {"type": "path"},
+            "unit": {"type": "str"},
+            "dest": {"type": "path"},
+        },
+        required_if=[
+            ("state", "locked", ["lock"]),
+            ("state", "unlocked", ["lock"]),
+            ("state", "recorded", ["root", "digest"]),
+            ("state", "pruned", ["root", "keep"]),
+            ("state", "built", ["root", "release", "release_key", "venv"]),
+            ("state", "switched", ["root"]),
+            ("server", "gunicorn", ["pidfile"]),
+            ("server", "uwsgi", ["pidfile", "reload_file"], True),
+        ],
+        supports_check_mode=True,
+    )
+    params, check = module.params, module.check_mode
+    state = params["state"]
+    try:
+        if state == "inspected":
+            module.exit_json(**inspected(module, params))
+        if state == "locked":
+            result = releases.take_lock(params["lock"], params["owner"], params["controller_pids"],
+                                        params["timeout"], check)
+            if result["broke"]:
+                module.warn("broke the lock %s left by an interrupted deploy (%s), which no longer runs"
+                            % (params["lock"], _holder_text(result["broke"])))
+            if not result["taken"]:
+                waited = (params["lock"], _holder_text(result["holder"]), _seconds(params["timeout"]))
+                module.fail_json(msg=result["error"] or (
+                    "another deploy holds the lock %s (%s); waited %ss. If no deploy is running, remove "
+                    "that directory. Nothing was changed." % waited), **result)
+            if params["root"]:
+                # Seen under the lock: another deploy may have changed what is live meanwhile.
+                result.update(releases.inspect(params["root"], params["digest"], params["venv"], params["files"]))
+                releases.forget(params["root"], check)
+            module.exit_json(changed=False, **result)
+        if state == "unlocked":
+            module.exit_json(changed=False, removed=[params["lock"]] if releases.drop_lock(params["lock"], check) else [])
+        if state == "built":
+            _check_names(module, params)
+            module.exit_json(changed=releases.build(params["root"], params["release"], params["release_key"], params["venv"],
+                                                    params["shared"], check))
+        if state == "switched":
+            _check_names(module, params)
+            switched = releases.switch(params["root"], params["release"], params["venv"], check)
+            module.exit_json(changed=bool(switched), switched=switched)
+        changed = False
+        if state == "recorded":
+            changed = releases.record(params["root"], params["digest"], params["venv"], params["files"],
+                                      params["prepared"], check)
+        removed = []
+        if params["keep"] is not None:
+            if params["keep"] < 1:
+                module.fail_json(msg="keep must be at least 1, so that the live release stays; got %d" % params["keep"])
+            plan = releases.prune(params["root"], params["keep"], check)
+            removed = plan["releases"] + plan["venvs"]
+        module.exit_json(changed=changed or bool(removed), removed=removed)
+    except releases.ReleaseError as exc:
+        module.fail_json(msg=exc.msg)
+
+
+if __name__ == "__main__":
+    main()

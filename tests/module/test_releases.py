@@ -1,0 +1,176 @@
+"""The releases on the server: what is live, the record of the live deploy, the lock, pruning."""
+import json
+import os
+
+import pytest
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import releases
+
+
+def make_release(root, name, venv="v1", key="k1", files=None):
+    path = os.path.join(root, "releases", name)
+    os.makedirs(path)
+    for rel, text in (files or {"main.py": "print(1)\n"}).items():
+        with open(os.path.join(path, rel), "w") as handle:
+            handle.write(text)
+    for marker, value in ((releases.VENV_MARKER, venv), (releases.RELEASE_MARKER, key)):
+        with open(os.path.join(path, marker), "w") as handle:
+            handle.write(value + "\n")
+    return path
+
+
+def make_venv(root, name, complete=True):
+    path = os.path.join(root, "venvs", name)
+    os.makedirs(os.path.join(path, "bin"))
+    if complete:
+        with open(os.path.join(path, releases.VENV_COMPLETE), "w") as handle:
+            handle.write(name + "\n")
+    return path
+
+
+@pytest.fixture
+def root(tmp_path):
+    root = str(tmp_path / "app")
+    make_release(root, "20260101T000000000000Z", venv="v1", key="k1")
+    make_venv(root, "v1")
+    os.symlink("releases/20260101T000000000000Z", os.path.join(root, "current"))
+    os.symlink("venvs/v1", os.path.join(root, "venv"))
+    os.makedirs(os.path.join(root, "etc"))
+    with open(os.path.join(root, "etc", "gunicorn.conf.py"), "w") as handle:
+        handle.write("workers = 2\n")
+    return root
+
+
+def config(root):
+    path = os.path.join(root, "etc", "gunicorn.conf.py")
+    return path, releases.file_sha256(path)
+
+
+def test_a_recorded_deploy_is_unchanged_while_everything_it_made_is_still_live(root):
+    path, sha = config(root)
+    assert releases.record(root, "D1", "v1", {path: sha}) is True
+    seen = releases.inspect(root, "D1", "v1", {path: sha})
+    assert seen["unchanged"] is True and seen["reasons"] == []
+    assert seen["live"] == {"release": "20260101T000000000000Z", "release_key": "k1", "venv": "v1"}
+    assert seen["venv_ready"] is True and seen["files_matching"] == [path]
+    assert releases.record(root, "D1", "v1", {path: sha}) is False, "the same record again changes nothing"
+
+
+@pytest.mark.parametrize("change,reason", [
+    ("digest", "the inputs differ"),
+    ("config", "differs from what these inputs make"),
+    ("current", "current no longer points at the recorded release"),
+    ("venv", "the virtualenv differs"),
+    ("record", "no deploy recorded as live"),
+])
+def test_anything_changed_since_the_record_is_named(root, change, reason):
+    path, sha = config(root)
+    releases.record(root, "D1", "v1", {path: sha})
+    digest = "D1"
+    if change == "digest":
+        digest = "D2"
+    elif change == "config":
+        with open(path, "a") as handle:
+            handle.write("# edited by hand\n")
+    elif change == "current":
+        make_release(root, "20260102T000000000000Z")
+        releases.switch(root, release="20260102T000000000000Z")
+    elif change == "venv":
+        make_venv(root, "v2")
+        releases.switch(root, venv="v2")
+    else:
+        assert releases.forget(root) is True
+    seen = releases.inspect(root, digest, "v1", {path: sha})
+    assert seen["unchanged"] is False
+    assert any(reason in text for text in seen["reasons"]), seen["reasons"]
+
+
+def test_a_record_that_is_a_symlink_is_never_followed_nor_trusted(root, tmp_path):
+    path, sha = config(root)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({"digest": "D1", "release": "20260101T000000000000Z", "venv": "v1",
+                                  "files": {path: sha}}))
+    os.symlink(str(forged), os.path.join(root, releases.RECORD))
+    seen = releases.inspect(root, "D1", "v1", {path: sha})
+    assert seen["unchanged"] is False and seen["record"] == {}
+    assert "is a symlink, which the role never follows" in seen["reasons"][0]
+    releases.record(root, "D1", "v1", {path: sha})
+    assert not os.path.islink(os.path.join(root, releases.RECORD)), "the record replaced the link"
+    assert json.loads(forged.read_text())["digest"] == "D1" and "prepared" not in forged.read_text()
+
+
+def test_a_fifo_in_place_of_a_marker_is_not_opened_for_reading(root):
+    marker = os.path.join(root, "releases", "20260101T000000000000Z", releases.RELEASE_MARKER)
+    os.unlink(marker)
+    os.mkfifo(marker)
+    assert releases.live(root)["release_key"] == "", "a FIFO would have blocked the read"
+
+
+def test_the_lock_is_taken_once_and_names_its_holder(tmp_path):
+    lock = str(tmp_path / ".deploy.lock")
+    me = {"controller": "ctl", "pid": 100}
+    assert releases.take_lock(lock, me)["taken"] is True
+    other = releases.take_lock(lock, {"controller": "ctl", "pid": 200}, controller_pids=[100])
+    assert other["taken"] is False and other["holder"]["pid"] == 100
+    assert releases.drop_lock(lock) is True and not os.path.exists(lock)
+
+
+def test_a_lock_left_by_a_gone_deploy_from_this_controller_is_broken(tmp_path):
+    lock = str(tmp_path / ".deploy.lock")
+    releases.take_lock(lock, {"controller": "ctl", "pid": 100})
+    taken = releases.take_lock(lock, {"controller": "ctl", "pid": 200}, controller_pids=[200, 300])
+    assert taken["taken"] is True and taken["broke"]["pid"] == 100
+    assert json.load(open(os.path.join(lock, "owner")))["pid"] == 200
+
+
+def test_a_lock_held_from_another_controller_is_waited_for_then_left_alone(tmp_path):
+    lock = str(tmp_path / ".deploy.lock")
+    releases.take_lock(lock, {"controller": "elsewhere", "pid": 100})
+    slept = []
+    taken = releases.take_lock(lock, {"controller": "ctl", "pid": 200}, controller_pids=[200], timeout=3,
+                               clock=lambda: sum(slept), sleep=slept.append)
+    assert taken["taken"] is False and taken["holder"]["controller"] == "elsewhere"
+    assert 3 <= sum(slept) < 3 + 2 * releases.LOCK_POLL_SECONDS, "it waited until the timeout"
+    assert json.load(open(os.path.join(lock, "owner")))["controller"] == "elsewhere"
+
+
+def test_a_release_is_named_only_once_complete_with_its_markers_and_shared_links(root):
+    partial = os.path.join(root, "releases", "20260102T000000000000Z" + releases.PARTIAL)
+    os.makedirs(os.path.join(partial, "uploads"))
+    releases.build(root, "20260102T000000000000Z", "k2", "v2", ["uploads", "conf/.env"])
+    final = os.path.join(root, "releases", "20260102T000000000000Z")
+    assert not os.path.exists(partial) and os.path.isdir(final)
+    assert os.readlink(os.path.join(final, "uploads")) == os.path.join(root, "shared", "uploads")
+    assert os.readlink(os.path.join(final, "conf", ".env")) == os.path.join(root, "shared", "conf", ".env")
+    assert open(os.path.join(final, releases.RELEASE_MARKER)).read() == "k2\n"
+    with pytest.raises(releases.ReleaseError):
+        os.makedirs(partial)
+        releases.build(root, "20260102T000000000000Z", "k2", "v2", [])
+
+
+def test_switch_replaces_links_and_refuses_a_directory_in_their_place(root):
+    make_venv(root, "v2")
+    make_release(root, "20260102T000000000000Z")
+    assert releases.switch(root, "20260102T000000000000Z", "v2") == ["venv", "current"]
+    assert releases.switch(root, "20260102T000000000000Z", "v2") == []
+    with pytest.raises(releases.ReleaseError):
+        releases.switch(root, "20260109T000000000000Z")
+    os.unlink(os.path.join(root, "venv"))
+    os.makedirs(os.path.join(root, "venv"))
+    with pytest.raises(releases.ReleaseError):
+        releases.switch(root, venv="v1")
+
+
+def test_prune_keeps_the_newest_the_live_one_and_the_virtualenvs_they_need(root):
+    for day, venv in (("02", "v2"), ("03", "v3"), ("04", "v3")):
+        make_release(root, "202601%sT000000000000Z" % day, venv=venv)
+    make_venv(root, "v2")
+    make_venv(root, "v3")
+    make_venv(root, "v9")
+    os.makedirs(os.path.join(root, "releases", "20260105T000000000000Z.partial"))
+    plan = releases.prune(root, keep=2)
+    left = sorted(os.listdir(os.path.join(root, "releases")))
+    assert left == ["20260101T000000000000Z", "20260103T000000000000Z", "20260104T000000000000Z"], \
+        "the live (oldest) release stays beside the newest two; the partial one goes"
+    assert sorted(os.listdir(os.path.join(root, "venvs"))) == ["v1", "v3"]
+    assert len(plan["releases"]) == 2 and len(plan["venvs"]) == 2

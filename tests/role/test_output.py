@@ -1,0 +1,32 @@
+"""What a user reads at default verbosity: a short run, the one-line summary last."""
+import pytest
+
+from helpers import set_version
+
+
+def shown(run):
+    lines = run.stdout.rstrip("\n").splitlines()
+    recap = max(index for index, line in enumerate(lines) if line.startswith("PLAY RECAP"))
+    before = [line for line in lines[:recap] if line.strip()]
+    last_task = max(index for index, line in enumerate(before) if line.startswith("TASK ["))
+    return lines, before[last_task], "\n".join(before[last_task + 1:])
+
+
+@pytest.mark.parametrize("result_format", ["yaml", "json"])
+def test_a_deploy_prints_at_most_40_lines_unchanged_and_80_with_a_change(deploy, monkeypatch, result_format):
+    # The stdout callback users have by default, in both of its result formats.
+    monkeypatch.delenv("ANSIBLE_STDOUT_CALLBACK")
+    monkeypatch.setenv("ANSIBLE_CALLBACK_RESULT_FORMAT", result_format)
+    app = deploy("gunicorn")
+    app.run(check=True)
+
+    unchanged = app.run(check=True)
+    lines, task, summary = shown(unchanged)
+    assert len(lines) <= 40, unchanged.stdout
+    assert "Report | Summarise the deploy" in task and "no change" in summary
+
+    set_version(app, "2")
+    changed = app.run(check=True)
+    lines, task, summary = shown(changed)
+    assert len(lines) <= 80, changed.stdout
+    assert "Report | Summarise the deploy" in task and "new code live, gunicorn reloaded by hup" in summary

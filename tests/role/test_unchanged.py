@@ -1,0 +1,102 @@
+"""A deploy with nothing to do: the live deploy's record still holds, so the role only checks
+that the app answers. Anything changed since that deploy, by the inputs or by hand, is noticed."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from helpers import failure_of, get, live, releases, result_of, set_version
+
+
+def task_names(run):
+    """The names of the tasks that ran, without the role's prefix."""
+    return [task["task"]["name"].split(" : ", 1)[-1] for play in json.loads(run.stdout)["plays"]
+            for task in play["tasks"] if not task["hosts"].get("localhost", {}).get("skipped")]
+
+
+def ran(run, prefix):
+    return [name for name in task_names(run) if name.startswith(prefix)]
+
+
+def test_an_unchanged_deploy_takes_no_lock_reloads_nothing_and_still_checks_the_app(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    master = int(open(app.pidfile).read())
+    before = releases(app)
+
+    run = app.run(check=True)
+
+    result = result_of(run)
+    assert result["changed"] is False and result["reloaded"] is False and result["method"] == "none"
+    assert result["healthcheck_status"] == 200, "the health check is still made"
+    assert not ran(run, "Lock |") and not ran(run, "Release |") and not ran(run, "Go live | Reload")
+    assert releases(app) == before and int(open(app.pidfile).read()) == master
+    assert get(app.port) == "hello v1"
+
+
+@pytest.mark.parametrize("change", ["source", "variable", "config by hand", "venv link by hand",
+                                    "record removed", "server stopped"])
+def test_what_changed_since_the_live_deploy_is_deployed_again(deploy, change):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    first = live(app)
+    extra = {}
+    config = os.path.join(app.root, "etc", "gunicorn.conf.py")
+    if change == "source":
+        set_version(app, "2")
+    elif change == "variable":
+        extra["wsgi_deploy_threads"] = 3
+    elif change == "config by hand":
+        with open(config, "a") as handle:
+            handle.write("workers = 5\n")
+    elif change == "venv link by hand":
+        venv = os.path.join(app.root, "venv")
+        target = os.readlink(venv)
+        subprocess.run(["cp", "-al", os.path.join(app.root, target), os.path.join(app.root, target + "-copy")],
+                       check=True)
+        os.unlink(venv)
+        os.symlink(target + "-copy", venv)
+    elif change == "record removed":
+        os.unlink(os.path.join(app.root, ".wsgi-deploy-live.json"))
+    else:
+        os.kill(int(open(app.pidfile).read()), signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while os.path.exists(app.pidfile) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    run = app.run(check=True, **extra)
+
+    assert ran(run, "Lock |"), "a changed host goes through the whole deploy"
+    result = result_of(run)
+    if change == "source":
+        assert result["changed"] and result["reloaded"] and live(app) != first
+        assert get(app.port) == "hello v2"
+    elif change in ("variable", "config by hand"):
+        assert result["changed"] and result["reloaded"] and live(app) == first
+        assert "workers = 5" not in open(config).read()
+        assert ("threads = 3" in open(config).read()) == (change == "variable")
+    elif change == "server stopped":
+        assert result["started"] is True
+    elif change == "venv link by hand":
+        assert result["reloaded"] and result["method"] == "usr2", "a new interpreter for the virtualenv"
+        assert not os.readlink(os.path.join(app.root, "venv")).endswith("-copy")
+    else:
+        assert live(app) == first
+    assert get(app.port) in ("hello v1", "hello v2")
+    again = app.run(check=True, **extra)
+    assert not ran(again, "Lock |"), "the deploy that put things right recorded them"
+
+
+def test_an_unchanged_app_that_no_longer_answers_fails_clearly_and_is_left_alone(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    before = releases(app)
+    run = app.run(wsgi_deploy_healthcheck_text="text the app never says")
+    assert run.returncode != 0
+    failure = failure_of(run)
+    assert "nothing changed since release %s went live, but the app does not answer its health check" % live(app) in failure
+    assert 'no "text the app never says" in its answer' in failure and "Nothing was changed" in failure
+    assert releases(app) == before and get(app.port) == "hello v1"
