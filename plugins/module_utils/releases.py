@@ -16,7 +16,10 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import stat
+import subprocess
+import tempfile
 import time
 
 RECORD = ".wsgi-deploy-live.json"
@@ -133,6 +136,18 @@ def venv_ready(root, venv):
     return bool(venv) and os.path.isfile(os.path.join(root, "venvs", venv, VENV_COMPLETE))
 
 
+def vouched(root, record):
+    """Whether what is live (release, virtualenv, config files) is what the recorded deploy made
+    live and reloaded the server onto. If not, a deploy cut off before its reload may have left the
+    server running something else than what is live."""
+    if not record:
+        return False
+    now = live(root)
+    files = record.get("files")
+    return (bool(now["release"]) and record.get("release") == now["release"] and record.get("venv") == now["venv"]
+            and isinstance(files, dict) and all(file_sha256(path) == sha for path, sha in files.items()))
+
+
 def differences(root, record, digest, venv, files):
     """Why the record does not describe a live deploy of these inputs; empty when it does."""
     if not record:
@@ -157,10 +172,11 @@ def inspect(root, digest="", venv="", files=None):
     try:
         record = read_record(root) if os.path.isdir(root) else {}
         reasons = differences(root, record, digest, venv, files) if digest else ["no inputs given"]
+        trusted = vouched(root, record)
     except ReleaseError as exc:
         # Not a record the role wrote: no deploy is vouched for, and the next record replaces it.
-        record, reasons = {}, [exc.msg]
-    return {"user": deploying_user(), "live": live(root), "record": record,
+        record, reasons, trusted = {}, [exc.msg], False
+    return {"user": deploying_user(), "live": live(root), "record": record, "vouched": trusted,
             "venv_ready": venv_ready(root, venv), "unchanged": not reasons, "reasons": reasons,
             "files_matching": sorted(path for path, sha in files.items() if file_sha256(path) == sha)}
 
@@ -176,11 +192,17 @@ def _write_atomically(path, data):
     os.rename(tmp, path)
 
 
-def record(root, digest, venv, files, prepared="", check_mode=False):
-    """Record what is live now as the deploy of these inputs. Returns whether anything changed."""
+def record(root, digest, venv, files, prepared="", release="", check_mode=False):
+    """Record what is live now as the deploy of these inputs. Returns whether anything changed.
+
+    `release` and `venv` are what this deploy made live: if something else is live by now (a
+    rollback ran meanwhile), nothing is recorded."""
     now = live(root)
     if not now["release"]:
         raise ReleaseError("%s/current does not point at a release: nothing to record" % root)
+    if (release and now["release"] != release) or (venv and now["venv"] != venv):
+        raise ReleaseError("the live release changed while this deploy ran (%s with virtualenv %s, not %s with %s): "
+                           "nothing was recorded" % (now["release"], now["venv"], release, venv))
     wanted = {"digest": digest, "release": now["release"], "venv": now["venv"],
               "files": {path: file_sha256(path) for path in sorted(files)}, "prepared": prepared}
     try:
@@ -243,7 +265,8 @@ def plan_prune(root, keep):
     used = set(_venv_of(os.path.join(releases_dir, name)) for name in kept) | {now["venv"]}
     venvs_dir = os.path.join(root, "venvs")
     venvs = [name for name in _entries(venvs_dir)
-             if os.path.isdir(os.path.join(venvs_dir, name)) and name not in used]
+             if os.path.isdir(os.path.join(venvs_dir, name)) and not os.path.islink(os.path.join(venvs_dir, name))
+             and name not in used]
     return {"releases": [os.path.join(releases_dir, name) for name in remove],
             "venvs": [os.path.join(venvs_dir, name) for name in venvs]}
 
@@ -343,22 +366,45 @@ def build(root, name, key, venv, shared, check_mode=False):
         raise ReleaseError("%s is not the synced release directory" % partial)
     if os.path.lexists(final):
         raise ReleaseError("%s exists already" % final)
+    # Every path is checked before anything in the release changes.
+    links = [_shared_link(partial, relpath) for relpath in sorted(shared)]
     _write_atomically(os.path.join(partial, RELEASE_MARKER), (key + "\n").encode("utf-8"))
     _write_atomically(os.path.join(partial, VENV_MARKER), (venv + "\n").encode("utf-8"))
-    for relpath in sorted(shared):
-        link = os.path.join(partial, relpath)
+    for relpath, link in links:
+        # The sync made what is there from the source: a shared path inside the source is
+        # replaced by the link, and never followed.
         parent = os.path.dirname(link)
-        # The sync made what is there from the source, owned by the deploying user: a shared
-        # path inside the source is replaced by the link, never followed.
-        os.makedirs(parent, 0o755, exist_ok=True)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
         if os.path.lexists(link):
-            if os.path.isdir(link) and not os.path.islink(link):
+            if stat.S_ISDIR(os.lstat(link).st_mode):
                 shutil.rmtree(link)
             else:
                 os.unlink(link)
         os.symlink(os.path.join(root, "shared", relpath), link)
     os.rename(partial, final)
     return True
+
+
+def _shared_link(partial, relpath):
+    """Where the link for a shared path goes in the release, refused if any directory on the way
+    is a symlink (the source's own `static -> /elsewhere` would take the link, and a removal,
+    out of the release) or not a directory."""
+    parts = relpath.strip("/").split("/")
+    if not relpath.strip("/") or "" in parts or "." in parts or ".." in parts or "\0" in relpath:
+        raise ReleaseError("shared path %r must be a path inside the release" % relpath)
+    here = partial
+    for part in parts[:-1]:
+        here = os.path.join(here, part)
+        try:
+            mode = os.lstat(here).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(mode):
+            raise ReleaseError("shared path %s cannot be linked into the release: %s in the source is %s, not a "
+                               "directory" % (relpath, here[len(partial) + 1:],
+                                              "a symlink" if stat.S_ISLNK(mode) else "a file"))
+    return relpath.strip("/"), os.path.join(partial, *parts)
 
 
 def switch(root, release="", venv="", check_mode=False):
@@ -379,3 +425,45 @@ def switch(root, release="", venv="", check_mode=False):
         elif _symlink_atomically(relative, path):
             changed.append(link)
     return changed
+
+
+def log_tail(path, lines=15, max_bytes=1 << 16):
+    """The last lines of a log that the app's user may own: read as a regular file only, never
+    through a symlink, never from a FIFO (which would block), at most max_bytes of it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return []
+        os.lseek(fd, max(0, info.st_size - max_bytes), os.SEEK_SET)
+        data = os.read(fd, max_bytes)
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace").splitlines()[-lines:]
+
+
+def run_as(argv, user, cwd, timeout, tail_bytes=1 << 16):
+    """Run argv as `user` (a pwd entry) with that user's groups only, in a session of its own (no
+    terminal of root's), its output in a file of which only the end is read; killed with all it
+    started after `timeout` seconds. Returns (exit code, or None on timeout; last output lines)."""
+    kwargs = {}
+    if user.pw_uid != os.geteuid():
+        # Dropped in the child alone, before exec: the app's code never runs with root's ids.
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid,
+                  "extra_groups": os.getgrouplist(user.pw_name, user.pw_gid)}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", "USER": user.pw_name}
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
+        output.seek(max(0, output.seek(0, os.SEEK_END) - tail_bytes))
+        text = output.read().decode("utf-8", "replace")
+    return code, text.strip().splitlines()[-12:]

@@ -10,8 +10,9 @@ import os
 import re
 import stat
 
-# What rsync's pattern syntax allows that this reading does not follow for certain.
-_UNCERTAIN = re.compile(r"[\[\]\\]|^[-+] |^[-+],")
+# What rsync's pattern syntax allows that this reading does not follow for certain: character
+# classes, escapes, rule prefixes ("+ " includes, "!" clears the rules before it).
+_UNCERTAIN = re.compile(r"[\[\]\\]|^[-+!]")
 
 
 def _pattern_regex(pattern):
@@ -35,12 +36,16 @@ def _pattern_regex(pattern):
 
 
 class Excludes(object):
-    """The rsync exclude patterns this reading can follow; the others exclude nothing."""
+    """The rsync exclude patterns, when this reading can follow every one of them. One it cannot
+    (an include or a reset may undo the others) makes it exclude nothing at all, so that the
+    digest covers at least what rsync ships."""
 
     def __init__(self, patterns):
         self.rules = []
+        if any(_UNCERTAIN.search(pattern) for pattern in patterns):
+            return
         for pattern in patterns:
-            if not pattern or _UNCERTAIN.search(pattern):
+            if not pattern:
                 continue
             dir_only = pattern.endswith("/")
             body = pattern.rstrip("/")

@@ -14,19 +14,26 @@ description:
     and whether the live deploy was recorded with the inputs O(digest) and still holds them (same
     release, same virtualenv, O(files) with the given content). With O(server), it also reports
     whether the server's master runs, as M(graceful.wsgi_deploy.wsgi_reload) with O(state=status)
-    does; with O(unit), the main PID systemd knows for that unit. Changes nothing.
+    does; with O(unit), the main PID systemd knows for that unit.
+  - With O(lock), O(state=inspected) also takes the deploy lock when the live deploy is not the deploy
+    of O(digest) (a deploy with something to do), as O(state=locked) does, unless the server's
+    pidfile names a process that is not its master. If, under the lock, the deploy that held it
+    turns out to have made these inputs live, it releases the lock again. Otherwise it changes nothing.
   - O(state=locked) takes the deploy lock O(lock) (a directory, made atomically) and names its holder
     in it, waiting up to O(timeout) for another deploy that holds it; it fails, changing nothing,
     if that deploy keeps it longer. With O(root), it then reports what O(state=inspected) does, as
-    seen under the lock, and forgets the recorded live deploy, since what is live is about to change.
+    seen under the lock.
   - O(state=unlocked) removes the lock.
   - O(state=built) completes the release O(release) that the sync copied into C(releases/RELEASE.partial).
     It writes O(release_key) and the virtualenv O(venv) into it, replaces each of O(shared) in it by a symlink to C(shared/),
     and renames it to its final name, which only a complete release gets.
-  - O(state=switched) points C(venv) at C(venvs/VENV), then C(current) at C(releases/RELEASE), each
-    by renaming a new symlink over the old one, so that the server never sees a missing link.
+  - O(state=switched) first runs O(check), if given, as O(check_user), and fails without switching
+    if it fails. Then it points C(venv) at C(venvs/VENV), then C(current) at C(releases/RELEASE),
+    each by renaming a new symlink over the old one, so that the server never sees a missing link.
   - O(state=recorded) records the live release and virtualenv, and the content of O(files), as the
-    deploy of O(digest), once that deploy answered its health check.
+    deploy of O(digest), once that deploy answered its health check. It refuses, recording nothing,
+    when the live release or virtualenv are no longer O(release) and O(venv). With O(keep) it then
+    prunes, and with O(lock) it releases the lock.
   - O(state=pruned) removes all but the newest O(keep) releases, interrupted syncs and the
     virtualenvs no kept release uses, never the live ones.
 version_added: "1.1.0"
@@ -112,6 +119,26 @@ options:
   dest:
     description: With O(state=inspected), a directory whose existence to report (a server set up by hand).
     type: path
+  check:
+    description:
+      - With O(state=switched), a command (argv) that must succeed before anything is switched, such
+        as an import of the new release's app with its virtualenv.
+    type: list
+    elements: str
+    default: []
+  check_user:
+    description:
+      - The user O(check) runs as, with that user's groups only, in a session of its own; the
+        module's own user when omitted. Running as another user needs root, and no C(sudo).
+    type: str
+  check_cwd:
+    description: The directory O(check) runs in.
+    type: path
+  log_file:
+    description:
+      - With O(state=inspected), a log whose last lines to report, read only as a regular file,
+        never through a symlink or from a FIFO.
+    type: path
 notes:
   - The logic lives in the collection's module_utils, C(releases.py); the server's status in C(reload.py).
   - The record and the lock's owner are read only as regular files of the deploying user, never
@@ -173,6 +200,18 @@ record:
   description: The recorded live deploy, empty if there is none.
   returned: state=inspected
   type: dict
+vouched:
+  description:
+    - Whether what is live (release, virtualenv, config files) is what the recorded deploy made live
+      and reloaded the server onto. When not, a deploy cut off before its reload may have left the
+      server running something else.
+  returned: state=inspected, and state=locked with O(root) when the lock was taken
+  type: bool
+log_tail:
+  description: The last lines of O(log_file), empty if it is not a regular file.
+  returned: state=inspected with O(log_file)
+  type: list
+  elements: str
 unchanged:
   description: Whether the live deploy is recorded with O(digest) and still is what it was.
   returned: state=inspected
@@ -208,7 +247,11 @@ main_pid:
   type: int
 taken:
   description: Whether this call took the lock.
-  returned: state=locked
+  returned: state=locked, state=inspected
+  type: bool
+unlocked:
+  description: Whether this call released the lock.
+  returned: state=recorded, state=pruned
   type: bool
 broke:
   description: The owner of a lock left by an interrupted deploy, which this call broke; empty if none.
@@ -231,7 +274,7 @@ removed:
 """
 
 import os
-import subprocess
+import pwd
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -239,29 +282,88 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import releases
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import server_status
 
+CHECK_SECONDS = 300
+
 
 def _main_pid(module, unit):
     systemctl = module.get_bin_path("systemctl", required=True)
-    out = subprocess.run([systemctl, "show", "--property=MainPID", "--value", unit],
-                         capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        module.fail_json(msg="systemctl show %s failed: %s" % (unit, out.stderr.strip()))
-    return int(out.stdout.strip() or 0)
+    code, out, err = module.run_command([systemctl, "show", "--property=MainPID", "--value", unit])
+    if code != 0:
+        module.fail_json(msg="systemctl show %s failed: %s" % (unit, err.strip()))
+    return int(out.strip() or 0)
+
+
+def _view(params):
+    # Without a root (a server set up by hand) there is no release: nothing is live, nothing recorded.
+    return releases.inspect(params["root"] or "/nonexistent", params["digest"], params["venv"], params["files"])
+
+
+def _lock(module, params):
+    """Take the lock or fail saying who holds it; under it, what is live, and the record forgotten."""
+    check = module.check_mode
+    result = releases.take_lock(params["lock"], params["owner"], params["controller_pids"], params["timeout"], check)
+    if result["broke"]:
+        module.warn("broke the lock %s left by an interrupted deploy (%s), which no longer runs"
+                    % (params["lock"], _holder_text(result["broke"])))
+    if not result["taken"]:
+        waited = (params["lock"], _holder_text(result["holder"]), _seconds(params["timeout"]))
+        module.fail_json(msg=result["error"] or (
+            "another deploy holds the lock %s (%s); waited %ss. If no deploy is running, remove "
+            "that directory. Nothing was changed." % waited), **result)
+    if params["root"]:
+        # Seen under the lock: another deploy may have changed what is live meanwhile.
+        result.update(_view(params))
+    return result
 
 
 def inspected(module, params):
-    result = releases.inspect(params["root"] or "/nonexistent", params["digest"], params["venv"],
-                              params["files"])
+    result = _view(params)
     # The name a release made now gets: sorted by time, on the server's clock.
     now = time.time()
     result["stamp"] = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "%06dZ" % int(now % 1 * 1e6)
     if params["server"]:
         result["status"] = server_status(params)
+        if not result["status"]["running"] and result.get("unchanged"):
+            result.update(unchanged=False, reasons=["the server is not running"])
     if params["dest"]:
         result["dest_is_dir"] = os.path.isdir(params["dest"])
     if params["unit"]:
         result["main_pid"] = _main_pid(module, params["unit"])
+    result["taken"] = False
+    # A deploy with something to do takes the lock now, unless a server it must not touch was found.
+    lock_dir = os.path.dirname(params["lock"] or "/") or "/"
+    if params["lock"] and not result["unchanged"] and os.path.isdir(lock_dir) \
+            and not result.get("status", {}).get("foreign"):
+        result.update(_lock(module, params))
+        if params["server"]:
+            result["status"] = server_status(params)
+            if not result["status"]["running"] and result["unchanged"]:
+                result.update(unchanged=False, reasons=["the server is not running"])
+        if result["unchanged"] and not module.check_mode:
+            # The deploy that held the lock made these inputs live: nothing is left to do.
+            releases.drop_lock(params["lock"])
+            result["taken"] = False
+    if params["log_file"]:
+        result["log_tail"] = releases.log_tail(params["log_file"])
     return dict(result, changed=False)
+
+
+def _run_check(module, params):
+    """Run the release's check (its app imported as the server will) as the app's user."""
+    argv = params["check"]
+    try:
+        user = pwd.getpwnam(params["check_user"]) if params["check_user"] else pwd.getpwuid(os.geteuid())
+    except KeyError:
+        module.fail_json(msg="no user %s to check the release as" % params["check_user"])
+    try:
+        code, tail = releases.run_as(argv, user, params["check_cwd"] or "/", CHECK_SECONDS)
+    except OSError as exc:
+        module.fail_json(msg="the new release's check %s did not run: %s" % (" ".join(argv), exc))
+    if code != 0:
+        how = "took longer than %ds" % CHECK_SECONDS if code is None else "exit %d" % code
+        module.fail_json(msg="the new release's app failed its check as user %s (%s): %s"
+                         % (user.pw_name, how, " ".join(argv)), rc=code, stderr="\n".join(tail),
+                         stderr_lines=tail)
 
 
 def _holder_text(holder):
@@ -279,7 +381,7 @@ def _check_names(module, params):
     """A release or virtualenv name is one directory entry, never a path out of its parent."""
     for key in ("release", "venv"):
         name = params[key]
-        if name and (name in (".", "..") or "/" in name or "\0" in name):
+        if name and (name in (".", "..") or "/" in name or "\0" in name or name.endswith(releases.PARTIAL)):
             module.fail_json(msg="%s must be the name of a directory in %ss/, not %r" % (key, key, name))
     for relpath in params["shared"]:
         parts = relpath.strip("/").split("/")
@@ -310,6 +412,10 @@ def main():
             "reload_file": {"type": "path"},
             "unit": {"type": "str"},
             "dest": {"type": "path"},
+            "check": {"type": "list", "elements": "str", "default": []},
+            "check_user": {"type": "str"},
+            "check_cwd": {"type": "path"},
+            "log_file": {"type": "path"},
         },
         required_if=[
             ("state", "locked", ["lock"]),
@@ -329,42 +435,31 @@ def main():
         if state == "inspected":
             module.exit_json(**inspected(module, params))
         if state == "locked":
-            result = releases.take_lock(params["lock"], params["owner"], params["controller_pids"],
-                                        params["timeout"], check)
-            if result["broke"]:
-                module.warn("broke the lock %s left by an interrupted deploy (%s), which no longer runs"
-                            % (params["lock"], _holder_text(result["broke"])))
-            if not result["taken"]:
-                waited = (params["lock"], _holder_text(result["holder"]), _seconds(params["timeout"]))
-                module.fail_json(msg=result["error"] or (
-                    "another deploy holds the lock %s (%s); waited %ss. If no deploy is running, remove "
-                    "that directory. Nothing was changed." % waited), **result)
-            if params["root"]:
-                # Seen under the lock: another deploy may have changed what is live meanwhile.
-                result.update(releases.inspect(params["root"], params["digest"], params["venv"], params["files"]))
-                releases.forget(params["root"], check)
-            module.exit_json(changed=False, **result)
+            module.exit_json(changed=False, **_lock(module, params))
         if state == "unlocked":
             module.exit_json(changed=False, removed=[params["lock"]] if releases.drop_lock(params["lock"], check) else [])
         if state == "built":
             _check_names(module, params)
-            module.exit_json(changed=releases.build(params["root"], params["release"], params["release_key"], params["venv"],
-                                                    params["shared"], check))
+            module.exit_json(changed=releases.build(params["root"], params["release"], params["release_key"],
+                                                    params["venv"], params["shared"], check))
         if state == "switched":
             _check_names(module, params)
+            if params["check"] and not check:
+                _run_check(module, params)
             switched = releases.switch(params["root"], params["release"], params["venv"], check)
             module.exit_json(changed=bool(switched), switched=switched)
         changed = False
         if state == "recorded":
             changed = releases.record(params["root"], params["digest"], params["venv"], params["files"],
-                                      params["prepared"], check)
+                                      params["prepared"], params["release"], check)
         removed = []
         if params["keep"] is not None:
             if params["keep"] < 1:
                 module.fail_json(msg="keep must be at least 1, so that the live release stays; got %d" % params["keep"])
             plan = releases.prune(params["root"], params["keep"], check)
             removed = plan["releases"] + plan["venvs"]
-        module.exit_json(changed=changed or bool(removed), removed=removed)
+        unlocked = bool(params["lock"]) and releases.drop_lock(params["lock"], check)
+        module.exit_json(changed=changed or bool(removed), removed=removed, unlocked=unlocked)
     except releases.ReleaseError as exc:
         module.fail_json(msg=exc.msg)
 

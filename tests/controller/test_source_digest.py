@@ -13,8 +13,10 @@ ROLE_EXCLUDES = [".git", "__pycache__", "*.pyc", ".venv", "venv", ".virtualenv",
 USER_PATTERNS = ["*.log", "node_modules/", "docs/build", "/local_settings.py", "tmp/**", "cache*", "a?c.txt",
                  "**/secret.key", "src/**/page.html",
                  "deep/**/x.key", "cached/**"]
-# Patterns this reading leaves to rsync alone: they must exclude nothing from the digest.
-UNREAD_PATTERNS = ["[ab]*.txt", "+ keep.txt", "- drop.txt", "esc\\*aped"]
+# Patterns this reading cannot follow for certain; with any of them, it excludes nothing at all,
+# since an include ("+ ") or a reset ("!") undoes the patterns around it.
+UNREAD_PATTERNS = [["[ab]*.txt"], ["+ keep.txt", "*.txt"], ["- drop.txt"], ["esc\\*aped"], ["*.pyc", "!"],
+                   ["*.txt", "!", "*.py"]]
 
 
 def make_tree(top):
@@ -24,7 +26,7 @@ def make_tree(top):
         "docs/build.py", "src/docs/build/page.html", "node_modules/a/index.js", "pkg/node_modules",
         "local_settings.py", "app/local_settings.py", "tmp/a/b/c.txt", "cache.db", "cached/file.py",
         "abc.txt", "axc.txt", "abbc.txt", "deep/er/secret.key", "secret.key", "deep/x.key", "deep/er/x.key", "server.log", "logs/app.log",
-        "a.txt", "b.txt", "keep.txt", "drop.txt", "esc*aped", "uploads/photo.jpg", "app/uploads/keep.py",
+        "a.txt", "b.txt", "keep.txt", "drop.txt", "esc*aped", "!", "uploads/photo.jpg", "app/uploads/keep.py",
         "conf/.env", "conf/settings.py", ".wsgi-deploy-venv", "app/.wsgi-deploy-venv", "name with space.py",
     ]
     for name in files:
@@ -56,10 +58,11 @@ def test_the_digest_covers_exactly_what_rsync_ships_for_patterns_it_reads(tmp_pa
     assert digest_covers(top, patterns) == rsync_ships(top, patterns)
 
 
-def test_patterns_it_cannot_read_exclude_nothing_so_the_digest_still_covers_what_rsync_ships(tmp_path):
+@pytest.mark.parametrize("patterns", UNREAD_PATTERNS, ids=[" ".join(p) for p in UNREAD_PATTERNS])
+def test_with_a_pattern_it_cannot_read_the_digest_covers_everything_and_so_what_rsync_ships(tmp_path, patterns):
     top = make_tree(str(tmp_path / "src"))
-    shipped = rsync_ships(top, UNREAD_PATTERNS)
-    covered = digest_covers(top, UNREAD_PATTERNS)
+    shipped = rsync_ships(top, ROLE_EXCLUDES + patterns)
+    covered = digest_covers(top, ROLE_EXCLUDES + patterns)
     assert covered >= shipped
     assert covered == digest_covers(top, [])
 

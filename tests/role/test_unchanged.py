@@ -100,3 +100,29 @@ def test_an_unchanged_app_that_no_longer_answers_fails_clearly_and_is_left_alone
     assert "nothing changed since release %s went live, but the app does not answer its health check" % live(app) in failure
     assert 'no "text the app never says" in its answer' in failure and "Nothing was changed" in failure
     assert releases(app) == before and get(app.port) == "hello v1"
+
+
+def test_a_deploy_cut_off_between_its_switch_and_its_reload_is_reloaded_by_the_next(deploy, tmp_path):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    master = int(open(app.pidfile).read())
+    # The before-reload hook runs after the switch: kill the deploy there, as a lost controller would.
+    hook = tmp_path / "cut_off.yml"
+    hook.write_text(
+        "- name: Go live | Cut the deploy off after its switch\n"
+        "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
+        "  delegate_to: localhost\n"
+        "  changed_when: true\n")
+    set_version(app, "2")
+    cut = app.run(wsgi_deploy_before_reload_tasks=str(hook))
+    assert cut.returncode != 0
+    assert 'VERSION = "2"' in open(os.path.join(app.root, "current", "main.py")).read() and get(app.port) == "hello v1", \
+        "switched to v2, but the server still runs v1"
+
+    run = app.run(check=True)
+
+    result = result_of(run)
+    assert result["reloaded"] is True, "what is live was never reloaded onto: the next deploy must reload"
+    assert get(app.port) == "hello v2"
+    assert not ran(app.run(check=True), "Lock |")
+    assert int(open(app.pidfile).read()) != master or result["method"] == "hup"

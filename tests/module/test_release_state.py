@@ -174,3 +174,64 @@ def test_prune_keeps_the_newest_the_live_one_and_the_virtualenvs_they_need(root)
         "the live (oldest) release stays beside the newest two; the partial one goes"
     assert sorted(os.listdir(os.path.join(root, "venvs"))) == ["v1", "v3"]
     assert len(plan["releases"]) == 2 and len(plan["venvs"]) == 2
+
+
+def test_a_shared_path_under_a_symlink_of_the_source_is_refused_and_nothing_outside_is_touched(root, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "uploads").mkdir(parents=True)
+    (elsewhere / "uploads" / "kept.jpg").write_text("photo")
+    partial = os.path.join(root, "releases", "20260102T000000000000Z" + releases.PARTIAL)
+    os.makedirs(partial)
+    os.symlink(str(elsewhere), os.path.join(partial, "static"))
+    with pytest.raises(releases.ReleaseError) as refused:
+        releases.build(root, "20260102T000000000000Z", "k2", "v1", ["static/uploads"])
+    assert "static in the source is a symlink" in refused.value.msg
+    assert (elsewhere / "uploads" / "kept.jpg").read_text() == "photo"
+    assert not os.path.lexists(os.path.join(partial, releases.RELEASE_MARKER)), "refused before any change"
+
+
+def test_a_record_is_refused_when_something_else_went_live_meanwhile(root):
+    path, sha = config(root)
+    make_release(root, "20260102T000000000000Z")
+    releases.switch(root, release="20260102T000000000000Z")
+    with pytest.raises(releases.ReleaseError) as refused:
+        releases.record(root, "D2", "v1", {path: sha}, release="20260101T000000000000Z")
+    assert "the live release changed while this deploy ran" in refused.value.msg
+    assert releases.read_record(root) == {}
+
+
+def test_what_is_live_is_vouched_for_only_while_it_is_what_the_record_says(root):
+    path, sha = config(root)
+    releases.record(root, "D1", "v1", {path: sha})
+    assert releases.inspect(root, "D2", "v1", {path: sha})["vouched"] is True, "other inputs, same live state"
+    make_release(root, "20260102T000000000000Z")
+    releases.switch(root, release="20260102T000000000000Z")  # a deploy cut off before its reload
+    seen = releases.inspect(root, "D2", "v1", {path: sha})
+    assert seen["vouched"] is False and seen["unchanged"] is False
+
+
+def test_the_log_tail_is_read_from_a_regular_file_only(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("".join("line %d\n" % n for n in range(100)))
+    assert releases.log_tail(str(log), lines=2) == ["line 98", "line 99"]
+    secret = tmp_path / "secret"
+    secret.write_text("root:hash\n")
+    os.unlink(str(log))
+    os.symlink(str(secret), str(log))
+    assert releases.log_tail(str(log)) == [], "a symlink is never followed"
+    os.unlink(str(log))
+    os.mkfifo(str(log))
+    assert releases.log_tail(str(log)) == [], "a FIFO is not read (it would block)"
+
+
+def test_a_check_runs_as_the_given_user_in_a_session_of_its_own_and_is_cut_off_when_too_long(tmp_path):
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    script = "import os; print(os.getuid(), os.getgid(), os.getsid(0) == os.getpid(), os.getgroups())"
+    code, tail = releases.run_as(["python3", "-c", script], nobody, "/", timeout=60)
+    assert code == 0
+    uid, gid, own_session, groups = tail[-1].split(" ", 3)
+    assert (int(uid), int(gid), own_session) == (nobody.pw_uid, nobody.pw_gid, "True")
+    assert "0," not in groups and "[0]" not in groups, "none of root's groups kept"
+    code, tail = releases.run_as(["sh", "-c", "echo started; sleep 60 & sleep 60"], nobody, "/", timeout=1)
+    assert code is None and tail == ["started"]
