@@ -24,13 +24,17 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,says", CASES, ids=[json.dumps(case[0], sort_keys=True) for case in CASES])
-def test_the_module_refuses_arguments_that_cannot_work(args, says):
-    run = subprocess.run(
-        [os.path.join(BIN, "ansible"), "localhost", "-m", "graceful.wsgi_deploy.wsgi_reload",
-         "-a", json.dumps(args)],
+def run_module(name, args):
+    """The module run by Ansible on this machine, as a task would run it."""
+    return subprocess.run(
+        [os.path.join(BIN, "ansible"), "localhost", "-m", "graceful.wsgi_deploy." + name, "-a", json.dumps(args)],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+
+
+@pytest.mark.parametrize("args,says", CASES, ids=[json.dumps(case[0], sort_keys=True) for case in CASES])
+def test_the_module_refuses_arguments_that_cannot_work(args, says):
+    run = run_module("wsgi_reload", args)
     assert run.returncode != 0
     assert says in run.stdout, run.stdout[-2000:]
     # Refused on its arguments alone: the (missing) pidfile was never read.
@@ -52,13 +56,10 @@ RELEASE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,says", RELEASE_CASES, ids=[json.dumps(case[0], sort_keys=True) for case in RELEASE_CASES])
+@pytest.mark.parametrize("args,says", RELEASE_CASES,
+                         ids=[json.dumps(case[0], sort_keys=True) for case in RELEASE_CASES])
 def test_the_release_module_refuses_arguments_that_cannot_work(args, says):
-    run = subprocess.run(
-        [os.path.join(BIN, "ansible"), "localhost", "-m", "graceful.wsgi_deploy.wsgi_release",
-         "-a", json.dumps(args)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    run = run_module("wsgi_release", args)
     assert run.returncode != 0
     assert says in run.stdout, run.stdout[-2000:]
     assert not os.path.exists("/nonexistent"), "refused before anything was made"
