@@ -3,8 +3,9 @@
 
 A deploy that answered its health check records what it made live (the digest of its inputs,
 the release, the virtualenv, the content of its config files) in ROOT/.wsgi-deploy-live.json.
-A later deploy with the same inputs finds that record still true and has nothing to do. Every
-step that changes what is live removes the record first, so an interrupted deploy leaves none.
+A later deploy with the same inputs finds that record still true and has nothing to do. The
+record names what it vouches for (release, virtualenv, config content): a deploy cut off after it
+changed any of these leaves a record that no longer holds, and the next deploy reloads.
 
 Pure functions over paths, each taking check_mode; no Ansible import, so tests drive them directly.
 """
@@ -214,27 +215,6 @@ def record(root, digest, venv, files, prepared="", release="", check_mode=False)
     if not check_mode:
         _write_atomically(os.path.join(root, RECORD),
                           (json.dumps(wanted, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-    return True
-
-
-def forget(root, check_mode=False):
-    """Remove the record before anything live changes. Returns whether there was one."""
-    path = os.path.join(root, RECORD)
-    if not os.path.lexists(path):
-        return False
-    if not check_mode:
-        os.unlink(path)
-    return True
-
-
-def mark_venv_complete(root, venv, check_mode=False):
-    path = os.path.join(root, "venvs", venv)
-    if not os.path.isdir(path) or os.path.islink(path):
-        raise ReleaseError("%s is not a virtualenv directory" % path)
-    if venv_ready(root, venv):
-        return False
-    if not check_mode:
-        _write_atomically(os.path.join(path, VENV_COMPLETE), (venv + "\n").encode("utf-8"))
     return True
 
 

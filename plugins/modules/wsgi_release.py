@@ -316,15 +316,20 @@ def _lock(module, params):
     return result
 
 
+def _note_status(result, params):
+    """With a server, whether its master runs; a deploy whose server does not run is not unchanged."""
+    if params["server"]:
+        result["status"] = server_status(params)
+        if not result["status"]["running"] and result.get("unchanged"):
+            result.update(unchanged=False, reasons=["the server is not running"])
+
+
 def inspected(module, params):
     result = _view(params)
     # The name a release made now gets: sorted by time, on the server's clock.
     now = time.time()
     result["stamp"] = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "%06dZ" % int(now % 1 * 1e6)
-    if params["server"]:
-        result["status"] = server_status(params)
-        if not result["status"]["running"] and result.get("unchanged"):
-            result.update(unchanged=False, reasons=["the server is not running"])
+    _note_status(result, params)
     if params["dest"]:
         result["dest_is_dir"] = os.path.isdir(params["dest"])
     if params["unit"]:
@@ -335,10 +340,8 @@ def inspected(module, params):
     if params["lock"] and not result["unchanged"] and os.path.isdir(lock_dir) \
             and not result.get("status", {}).get("foreign"):
         result.update(_lock(module, params))
-        if params["server"]:
-            result["status"] = server_status(params)
-            if not result["status"]["running"] and result["unchanged"]:
-                result.update(unchanged=False, reasons=["the server is not running"])
+        # Read again under the lock: the deploy that held it may have started or stopped the server.
+        _note_status(result, params)
         if result["unchanged"] and not module.check_mode:
             # The deploy that held the lock made these inputs live: nothing is left to do.
             releases.drop_lock(params["lock"])

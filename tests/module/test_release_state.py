@@ -79,7 +79,7 @@ def test_anything_changed_since_the_record_is_named(root, change, reason):
         make_venv(root, "v2")
         releases.switch(root, venv="v2")
     else:
-        assert releases.forget(root) is True
+        os.unlink(os.path.join(root, releases.RECORD))
     seen = releases.inspect(root, digest, "v1", {path: sha})
     assert seen["unchanged"] is False
     assert any(reason in text for text in seen["reasons"]), seen["reasons"]
