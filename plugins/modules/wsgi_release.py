@@ -24,12 +24,20 @@ description:
     if that deploy keeps it longer. With O(root), it then reports what O(state=inspected) does, as
     seen under the lock.
   - O(state=unlocked) removes the lock.
-  - O(state=built) completes the release O(release) that the sync copied into C(releases/RELEASE.partial).
-    It writes O(release_key) and the virtualenv O(venv) into it, replaces each of O(shared) in it by a symlink to C(shared/),
-    and renames it to its final name, which only a complete release gets.
-  - O(state=switched) first runs O(check), if given, as O(check_user), and fails without switching
+  - O(state=switched) with O(release_key) first completes the release O(release) that the sync copied
+    into C(releases/RELEASE.partial). It writes O(release_key) and the virtualenv O(venv) into it,
+    replaces each of O(shared) in it by a symlink to C(shared/), and renames it to its final name,
+    which only a complete release gets.
+  - O(state=switched) then runs O(check), if given, as O(check_user), and fails without switching
     if it fails. Then it points C(venv) at C(venvs/VENV), then C(current) at C(releases/RELEASE),
     each by renaming a new symlink over the old one, so that the server never sees a missing link.
+    A link that already points there is left alone.
+  - O(state=live) makes the switched release live, in one call. With O(reload), it reloads O(server)
+    by O(method) and waits for the server's own end, as M(graceful.wsgi_deploy.wsgi_reload) does.
+    With O(health_url), it then asks the app until it answers as expected, and fails saying what it
+    answered otherwise. Once the app answered, with O(root) and O(digest) it records the deploy
+    as O(state=recorded) does, with O(keep) prunes, and with O(lock) releases the lock. A record or
+    a prune that cannot be made is a warning: the new code is live and answers.
   - O(state=recorded) records the live release and virtualenv, and the content of O(files), as the
     deploy of O(digest), once that deploy answered its health check. It refuses, recording nothing,
     when the live release or virtualenv are no longer O(release) and O(venv). With O(keep) it then
@@ -43,7 +51,7 @@ options:
     description: What to do; see the description.
     type: str
     required: true
-    choices: [inspected, locked, unlocked, built, switched, recorded, pruned]
+    choices: [inspected, locked, unlocked, switched, live, recorded, pruned]
   root:
     description: The app's root on the server, holding C(current), C(venv), C(releases/) and C(venvs/).
     type: path
@@ -82,15 +90,15 @@ options:
     default: {}
   release_key:
     description:
-      - What a release holds (a digest of the source and of the shared paths), which O(state=built)
-        writes into it. A deploy whose key is the live release's needs no new release.
+      - What a release holds (a digest of the source and of the shared paths), which O(state=switched)
+        writes into the release it completes. A deploy whose key is the live release's needs no new release.
     type: str
   prepared:
     description: A digest of how the host was prepared (user, directories, packages), kept in the record.
     type: str
     default: ""
   release:
-    description: The name of a release in C(releases/), for O(state=built) and O(state=switched).
+    description: The name of a release in C(releases/), for O(state=switched) and O(state=recorded).
     type: str
     default: ""
   shared:
@@ -104,12 +112,32 @@ options:
       - O(state=recorded) prunes as well when O(keep) is given.
     type: int
   server:
-    description: With O(state=inspected), also report whether this server's master runs.
+    description:
+      - With O(state=inspected), also report whether this server's master runs.
+      - With O(state=live), the server to reload.
     type: str
     choices: [gunicorn, uwsgi]
   pidfile:
     description: The server's pidfile, for O(server).
     type: path
+  reload:
+    description: With O(state=live), whether to reload the server; a server that has just started runs the new code already.
+    type: bool
+    default: true
+  method:
+    description: With O(state=live), the reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
+    type: str
+    choices: [hup, usr2, chain, full, fifo, workers]
+  fifo_file:
+    description: With O(state=live), the C(master-fifo) of uWSGI, for O(method=fifo) and O(method=workers).
+    type: path
+  expected_workers:
+    description: With O(state=live), how many workers gunicorn runs once reloaded; as many as before when omitted.
+    type: int
+  reload_timeout:
+    description: With O(state=live), seconds to wait for the reload to end before failing.
+    type: float
+    default: 120
   reload_file:
     description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
     type: path
@@ -138,9 +166,13 @@ options:
     description:
       - With O(state=inspected), a log whose last lines to report, read only as a regular file,
         never through a symlink or from a FIFO.
+      - With O(state=live), the server's log, read as M(graceful.wsgi_deploy.wsgi_reload) reads it.
     type: path
+extends_documentation_fragment:
+  - graceful.wsgi_deploy.health
 notes:
-  - The logic lives in the collection's module_utils, C(releases.py); the server's status in C(reload.py).
+  - The logic lives in the collection's module_utils, C(releases.py); the server's status and its
+    reload in C(reload.py), the health check in C(health.py).
   - The record and the lock's owner are read only as regular files of the deploying user, never
     through a symlink.
 attributes:
@@ -172,6 +204,18 @@ EXAMPLES = r"""
     lock: /srv/shop/.deploy.lock
     owner: {controller: build1, pid: 4242}
   register: lock
+
+- name: Release | Complete the synced release, check its app as the app's user, switch to it
+  graceful.wsgi_deploy.wsgi_release:
+    state: switched
+    root: /srv/shop
+    release: 20261128T120000000000Z
+    release_key: "{{ source_digest }}"
+    venv: 3f2a9c0d1e4b
+    shared: [media]
+    check: [/srv/shop/venvs/3f2a9c0d1e4b/bin/python, -c, import shop.wsgi]
+    check_user: shop
+    check_cwd: /srv/shop
 
 - name: Prune | Keep the newest five releases
   graceful.wsgi_deploy.wsgi_release:
@@ -261,14 +305,33 @@ holder:
   description: The owner written into a lock that another deploy still holds.
   returned: failure of state=locked
   type: dict
+built:
+  description: Whether the release O(release) was completed from its C(.partial) copy.
+  returned: state=switched
+  type: bool
 switched:
   description: The links that now point elsewhere, C(venv) and C(current), in that order.
   returned: state=switched
   type: list
   elements: str
+reloaded:
+  description:
+    - Whether the server was reloaded and its reload ended well; with it, the facts that
+      M(graceful.wsgi_deploy.wsgi_reload) returns (C(method), C(master_pid), C(old_pids),
+      C(new_pids), C(duration_s), C(started_at), C(trigger), C(ended_by), C(log_file), C(log_lines)).
+  returned: state=live
+  type: bool
+health:
+  description: The health check's answer (C(url), C(status), C(content), C(attempts), C(duration_s), C(problem)).
+  returned: state=live with health_url, not in check mode
+  type: dict
+recorded:
+  description: Whether the record now holds this deploy (false when it already did, or could not be written).
+  returned: state=live with root and digest
+  type: bool
 removed:
   description: The releases and virtualenvs removed (or that would be, in check mode).
-  returned: state=pruned, and state=recorded with O(keep)
+  returned: state=pruned, and state=recorded or state=live with O(keep)
   type: list
   elements: str
 """
@@ -279,8 +342,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import releases
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import server_status
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server, server_status
 
 CHECK_SECONDS = 300
 
@@ -369,6 +432,36 @@ def _run_check(module, params):
                          stderr_lines=tail)
 
 
+def went_live(module, params):
+    """Reload onto the switched release, check that the app answers, then record, prune, unlock."""
+    check = module.check_mode
+    facts = {"changed": False, "reloaded": False}
+    if params["reload"]:
+        reload_params = dict(params, timeout=params["reload_timeout"])
+        try:
+            facts = reload_server(reload_params, check_mode=check)
+        except ReloadError as exc:
+            module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
+    if params["health_url"] and not check:
+        answer = facts["health"] = health.ask(params)
+        if answer["problem"]:
+            module.fail_json(**health.failure(facts, answer))
+    # In check mode a new release exists only on the controller: there is nothing to record yet.
+    if params["root"] and params["digest"] and not check:
+        facts["recorded"] = False
+        try:
+            facts["recorded"] = releases.record(params["root"], params["digest"], params["venv"], params["files"],
+                                                params["prepared"], params["release"], check)
+            if params["keep"] is not None:
+                plan = releases.prune(params["root"], params["keep"], check)
+                facts["removed"] = plan["releases"] + plan["venvs"]
+        except (releases.ReleaseError, OSError) as exc:
+            module.warn("the new code is live and answers, but %s" % (getattr(exc, "msg", None) or exc))
+    facts["unlocked"] = bool(params["lock"]) and releases.drop_lock(params["lock"], check)
+    facts["changed"] = bool(facts["changed"] or facts.get("recorded") or facts.get("removed"))
+    return facts
+
+
 def _holder_text(holder):
     if not holder:
         return "no holder named in it"
@@ -396,7 +489,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "state": {"type": "str", "required": True,
-                      "choices": ["inspected", "locked", "unlocked", "built", "switched", "recorded", "pruned"]},
+                      "choices": ["inspected", "locked", "unlocked", "switched", "live", "recorded", "pruned"]},
             "root": {"type": "path"},
             "lock": {"type": "path"},
             "owner": {"type": "dict", "default": {}},
@@ -419,14 +512,23 @@ def main():
             "check_user": {"type": "str"},
             "check_cwd": {"type": "path"},
             "log_file": {"type": "path"},
+            "reload": {"type": "bool", "default": True},
+            "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
+            "fifo_file": {"type": "path"},
+            "expected_workers": {"type": "int"},
+            "reload_timeout": {"type": "float", "default": 120},
+            **health.ARGUMENT_SPEC,
         },
         required_if=[
             ("state", "locked", ["lock"]),
             ("state", "unlocked", ["lock"]),
             ("state", "recorded", ["root", "digest"]),
             ("state", "pruned", ["root", "keep"]),
-            ("state", "built", ["root", "release", "release_key", "venv"]),
             ("state", "switched", ["root"]),
+            ("state", "live", ["server"]),
+            ("method", "chain", ["reload_file"]),
+            ("method", "fifo", ["fifo_file"]),
+            ("method", "workers", ["fifo_file"]),
             ("server", "gunicorn", ["pidfile"]),
             ("server", "uwsgi", ["pidfile", "reload_file"], True),
         ],
@@ -441,16 +543,23 @@ def main():
             module.exit_json(changed=False, **_lock(module, params))
         if state == "unlocked":
             module.exit_json(changed=False, removed=[params["lock"]] if releases.drop_lock(params["lock"], check) else [])
-        if state == "built":
-            _check_names(module, params)
-            module.exit_json(changed=releases.build(params["root"], params["release"], params["release_key"],
-                                                    params["venv"], params["shared"], check))
         if state == "switched":
             _check_names(module, params)
+            built = False
+            if params["release_key"]:
+                if not (params["release"] and params["venv"]):
+                    module.fail_json(msg="a release to complete (release_key given) needs its name in release "
+                                         "and its virtualenv in venv")
+                built = releases.build(params["root"], params["release"], params["release_key"],
+                                       params["venv"], params["shared"], check)
             if params["check"] and not check:
                 _run_check(module, params)
             switched = releases.switch(params["root"], params["release"], params["venv"], check)
-            module.exit_json(changed=bool(switched), switched=switched)
+            module.exit_json(changed=built or bool(switched), built=built, switched=switched)
+        if state == "live":
+            if params["keep"] is not None and params["keep"] < 1:
+                module.fail_json(msg="keep must be at least 1, so that the live release stays; got %d" % params["keep"])
+            module.exit_json(**went_live(module, params))
         changed = False
         if state == "recorded":
             changed = releases.record(params["root"], params["digest"], params["venv"], params["files"],

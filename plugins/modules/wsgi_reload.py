@@ -24,6 +24,9 @@ description:
   - Fails with the log lines that show why when the master dies, when uWSGI workers log that the
     app failed to load (uWSGI still calls such a chain complete), when uWSGI does not react to the
     touch, or on timeout.
+  - With O(health_url), once the reload has ended, asks the app at that URL until it answers
+    O(health_status) with O(health_text) in its answer, for up to O(health_timeout) seconds, and fails
+    saying what it answered otherwise: the new code is known to answer, in the same call.
   - O(state=status) only reports whether the pidfile names a live master.
   - O(state=stopped) stops it, for a restart of a server that no service manager runs.
 version_added: "1.0.0"
@@ -95,6 +98,8 @@ notes:
   - The logic lives in the collection's module_utils, C(reload.py), C(processes.py), C(server_log.py)
     and C(server_config.py).
   - Runs as a user allowed to signal the master and to touch the reload file.
+extends_documentation_fragment:
+  - graceful.wsgi_deploy.health
 attributes:
   check_mode:
     description: Runs every check that can refuse a reload or a stop, then reports what it would do.
@@ -118,6 +123,15 @@ EXAMPLES = r"""
     server: gunicorn
     method: usr2
     pidfile: /srv/shop/run/server.pid
+
+- name: Reload | Reload gunicorn, then check that the new code answers
+  graceful.wsgi_deploy.wsgi_reload:
+    server: gunicorn
+    pidfile: /srv/shop/run/server.pid
+    health_url: http://127.0.0.1:8000/health
+    health_text: ok
+    health_headers:
+      Host: shop.example.com
 
 - name: Reload | Chain-reload uWSGI
   graceful.wsgi_deploy.wsgi_reload:
@@ -195,6 +209,30 @@ log_lines:
   returned: state=reloaded
   type: list
   elements: str
+health:
+  description:
+    - The health check's answer, when O(health_url) was given. On failure too, with the other facts.
+  returned: state=reloaded with health_url, not in check mode
+  type: dict
+  contains:
+    url:
+      description: The URL asked.
+      type: str
+    status:
+      description: The last HTTP status; 0 when nothing answered.
+      type: int
+    content:
+      description: The last answer's body, its first 64 KiB.
+      type: str
+    attempts:
+      description: How many times it was asked.
+      type: int
+    duration_s:
+      description: Seconds spent asking.
+      type: float
+    problem:
+      description: What was wrong with the last answer; empty when it was as expected.
+      type: str
 running:
   description: Whether the server's master runs.
   returned: state=status or stopped, and on failure when the master is gone
@@ -222,6 +260,7 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
     ReloadError, reload_server, server_status, stop_server)
 
@@ -238,6 +277,7 @@ def main():
             "expected_workers": {"type": "int"},
             "timeout": {"type": "float", "default": 120},
             "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped"]},
+            **health.ARGUMENT_SPEC,
         },
         required_if=[
             ("server", "gunicorn", ["pidfile"]),
@@ -264,6 +304,10 @@ def main():
             result = reload_server(params, check_mode=module.check_mode)
     except ReloadError as exc:
         module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
+    if params["state"] == "reloaded" and params["health_url"] and not module.check_mode:
+        answer = result["health"] = health.ask(params)
+        if answer["problem"]:
+            module.fail_json(**health.failure(result, answer))
     module.exit_json(**result)
 
 

@@ -42,13 +42,13 @@ def test_the_module_refuses_arguments_that_cannot_work(args, says):
 
 
 RELEASE_CASES = [
-    ({"state": "built", "root": "/nonexistent", "release": "r1", "venv": "v1"},
-     "state is built but all of the following are missing: release_key"),
-    ({"state": "built", "root": "/nonexistent", "release": "../../etc", "release_key": "k", "venv": "v1"},
+    ({"state": "switched", "root": "/nonexistent", "release": "r1", "release_key": "k"},
+     "a release to complete (release_key given) needs its name in release and its virtualenv in venv"),
+    ({"state": "switched", "root": "/nonexistent", "release": "../../etc", "release_key": "k", "venv": "v1"},
      "release must be the name of a directory in releases/"),
     ({"state": "switched", "root": "/nonexistent", "venv": ".."},
      "venv must be the name of a directory in venvs/"),
-    ({"state": "built", "root": "/nonexistent", "release": "r1", "release_key": "k", "venv": "v1",
+    ({"state": "switched", "root": "/nonexistent", "release": "r1", "release_key": "k", "venv": "v1",
       "shared": ["../outside"]},
      "each of shared must be a path inside the release"),
     ({"state": "pruned", "root": "/nonexistent", "keep": 0}, "keep must be at least 1"),

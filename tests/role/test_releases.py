@@ -87,7 +87,8 @@ def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy, server):
 
     assert run.returncode != 0
     failure = failure_of(run)
-    assert '"Go live | Wait for the app to answer its health check" failed' in failure
+    assert '"Go live | Reload gracefully, check that the app answers, record it, prune, unlock" failed' in failure
+    assert "the app does not answer its health check as expected: status 500 where 200 was expected" in failure
     assert "Rolled back to release %s" % current in failure
     assert live(app) == current and releases(app) == before
     assert int(open(app.pidfile).read()) == master
