@@ -3,6 +3,7 @@
 and text? Asked in the module that reloaded, it costs no task of its own."""
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.request
@@ -47,7 +48,7 @@ def _verdict(url, status, content, error, want_status, want_text):
     if status != want_status:
         return "status %d where %d was expected" % (status, want_status)
     if want_text and want_text not in content:
-        return "no %r in its answer" % want_text
+        return "no %s in its answer" % json.dumps(want_text)
     return ""
 
 
@@ -78,9 +79,9 @@ def ask(params):
 def failure(done, answer):
     """A failed check's message and facts: what the module did before it (`done`, whose msg leads),
     and what the app answered, as status and content, named as the uri module names them."""
-    facts = dict(done)
-    before = facts.pop("msg", "")
+    facts = dict((key, value) for key, value in done.items() if key != "msg")
     msg = "the app does not answer its health check as expected: %s" % answer["problem"]
-    facts.update(msg="%s; %s" % (before, msg) if before else msg, status=answer["status"],
-                 content=answer["content"], health=answer)
-    return facts
+    if done.get("msg"):
+        msg = "%s; %s" % (done["msg"], msg)
+    facts.update(status=answer["status"], content=answer["content"], health=answer)
+    return msg, facts

@@ -23,6 +23,8 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import source_tree
+
 RECORD = ".wsgi-deploy-live.json"
 # Written into a virtualenv once everything the deploy asked for is installed in it.
 VENV_COMPLETE = ".wsgi-deploy-complete"
@@ -180,6 +182,58 @@ def inspect(root, digest="", venv="", files=None):
     return {"user": deploying_user(), "live": live(root), "record": record, "vouched": trusted,
             "venv_ready": venv_ready(root, venv), "unchanged": not reasons, "reasons": reasons,
             "files_matching": sorted(path for path, sha in files.items() if file_sha256(path) == sha)}
+
+
+def dest_record_path(dest):
+    """Where the record of a directory deployed into in place lives: beside it, as its lock does,
+    so that no sync can carry it away."""
+    dest = dest.rstrip("/") or "/"
+    return os.path.join(os.path.dirname(dest), "." + os.path.basename(dest) + ".deploy-live.json")
+
+
+def _dest_snapshot(dest, exclude):
+    return source_tree.tree_digest(dest, exclude)
+
+
+def inspect_dest(dest, digest, exclude):
+    """A directory deployed into in place (a server set up by hand). The record beside it vouches
+    that a deploy of these inputs went live (reloaded, answered); the directory is unchanged
+    when it also still holds what it held then. Logs or a pidfile inside it, unless excluded,
+    change it all the time: such a deploy then syncs, and reloads only if the sync changed code."""
+    try:
+        data = _open_own_file(dest_record_path(dest), RECORD_MAX_BYTES)
+        record = json.loads(data.decode("utf-8")) if data else {}
+    except (ReleaseError, ValueError):
+        record = {}
+    record = record if isinstance(record, dict) else {}
+    trusted = bool(record) and record.get("digest") == digest
+    if not record:
+        reasons = ["no deploy recorded as live"]
+    elif not trusted:
+        reasons = ["the inputs differ from those of the live deploy"]
+    else:
+        try:
+            same = record.get("dest") == _dest_snapshot(dest, exclude)
+        except OSError:
+            same = False
+        reasons = [] if same else ["%s changed since the recorded deploy" % dest]
+    return {"record": record, "vouched": trusted, "unchanged": not reasons, "reasons": reasons}
+
+
+def record_dest(dest, digest, exclude, check_mode=False):
+    """Record what the directory holds now as the deploy of these inputs. Returns whether anything changed."""
+    wanted = {"digest": digest, "dest": _dest_snapshot(dest, exclude)}
+    path = dest_record_path(dest)
+    try:
+        data = _open_own_file(path, RECORD_MAX_BYTES)
+        if data and json.loads(data.decode("utf-8")) == wanted:
+            return False
+    except (ReleaseError, ValueError):
+        # Not a record the role wrote, or a link: replaced by one that is, never followed.
+        pass
+    if not check_mode:
+        _write_atomically(path, (json.dumps(wanted, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    return True
 
 
 def _write_atomically(path, data):

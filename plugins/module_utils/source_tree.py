@@ -1,5 +1,7 @@
 # -*- coding: utf-8 -*-
-"""An app's source tree as rsync ships it, reduced to one digest; runs on the controller.
+"""An app's source tree as rsync ships it, reduced to one digest: the source on the controller,
+and a directory deployed into in place on the server, where its files may belong to the app's
+user and are read only as regular files, never through a link, never from a FIFO.
 
 Kept free of Ansible imports so that the tests can drive it directly.
 """
@@ -98,6 +100,23 @@ def _entries(top, excludes):
         pending.extend(reversed(subdirs))
 
 
+def _content_sha256(path):
+    """The SHA-256 of a regular file; a file swapped since it was listed counts as its new kind."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return "unreadable:%d" % exc.errno
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not a regular file"
+        content = hashlib.sha256()
+        for chunk in iter(lambda: os.read(fd, 1 << 16), b""):
+            content.update(chunk)
+        return content.hexdigest()
+    finally:
+        os.close(fd)
+
+
 def tree_digest(top, patterns=()):
     top = str(top)
     if not os.path.isdir(top):
@@ -109,11 +128,7 @@ def tree_digest(top, patterns=()):
         mode = info.st_mode
         path = os.path.join(top, relpath)
         if stat.S_ISREG(mode):
-            content = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 16), b""):
-                    content.update(chunk)
-            detail = content.hexdigest()
+            detail = _content_sha256(path)
         elif stat.S_ISLNK(mode):
             detail = os.readlink(path)
         else:

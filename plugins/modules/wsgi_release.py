@@ -37,7 +37,7 @@ description:
     With O(health_url), it then asks the app until it answers as expected, and fails saying what it
     answered otherwise. Once the app answered, with O(root) and O(digest) it records the deploy
     as O(state=recorded) does, with O(keep) prunes, and with O(lock) releases the lock. A record or
-    a prune that cannot be made is a warning: the new code is live and answers.
+    a prune that cannot be made is only a warning, since the new code is live and answers.
   - O(state=recorded) records the live release and virtualenv, and the content of O(files), as the
     deploy of O(digest), once that deploy answered its health check. It refuses, recording nothing,
     when the live release or virtualenv are no longer O(release) and O(venv). With O(keep) it then
@@ -121,9 +121,11 @@ options:
     description: The server's pidfile, for O(server).
     type: path
   reload:
-    description: With O(state=live), whether to reload the server; a server that has just started runs the new code already.
+    description:
+      - With O(state=live), whether to reload O(server) first. A server that has just started runs
+        the new code already, and an unchanged one needs only the health check.
     type: bool
-    default: true
+    default: false
   method:
     description: With O(state=live), the reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
     type: str
@@ -145,8 +147,21 @@ options:
     description: With O(state=inspected), a systemd unit whose main PID to report.
     type: str
   dest:
-    description: With O(state=inspected), a directory whose existence to report (a server set up by hand).
+    description:
+      - A directory that a server set up by hand imports its app from, deployed into in place.
+      - With O(state=inspected), whether it exists, and with O(digest) whether it still holds what
+        the deploy recorded beside it made live (C(vouched)), and whether that deploy had these
+        inputs (C(unchanged)).
+      - With O(state=live) and O(digest), once the app answered, records what it holds as the
+        deploy of O(digest), in C(.DEST.deploy-live.json) beside it, owned by the deploying user.
     type: path
+  exclude:
+    description:
+      - With O(dest), the rsync exclude patterns of the sync, whose matches in O(dest) (logs, a
+        pidfile) are not part of what it holds.
+    type: list
+    elements: str
+    default: []
   check:
     description:
       - With O(state=switched), a command (argv) that must succeed before anything is switched, such
@@ -249,7 +264,10 @@ vouched:
     - Whether what is live (release, virtualenv, config files) is what the recorded deploy made live
       and reloaded the server onto. When not, a deploy cut off before its reload may have left the
       server running something else.
-  returned: state=inspected, and state=locked with O(root) when the lock was taken
+    - With O(dest) instead of O(root), whether the deploy recorded beside O(dest) had the inputs
+      O(digest). When not, a deploy cut off between its sync and its reload may have left the
+      server running older code than O(dest) holds.
+  returned: state=inspected, and state=locked with O(root) or O(dest) when the lock was taken
   type: bool
 log_tail:
   description: The last lines of O(log_file), empty if it is not a regular file.
@@ -327,7 +345,7 @@ health:
   type: dict
 recorded:
   description: Whether the record now holds this deploy (false when it already did, or could not be written).
-  returned: state=live with root and digest
+  returned: state=live with root or dest, and digest
   type: bool
 removed:
   description: The releases and virtualenvs removed (or that would be, in check mode).
@@ -357,8 +375,12 @@ def _main_pid(module, unit):
 
 
 def _view(params):
-    # Without a root (a server set up by hand) there is no release: nothing is live, nothing recorded.
-    return releases.inspect(params["root"] or "/nonexistent", params["digest"], params["venv"], params["files"])
+    # Without a root (a server set up by hand) there is no release: nothing is live. Its record,
+    # beside its directory, vouches for what that directory holds.
+    view = releases.inspect(params["root"] or "/nonexistent", params["digest"], params["venv"], params["files"])
+    if not params["root"] and params["dest"] and params["digest"] and os.path.isdir(params["dest"]):
+        view.update(releases.inspect_dest(params["dest"], params["digest"], params["exclude"]))
+    return view
 
 
 def _lock(module, params):
@@ -373,7 +395,7 @@ def _lock(module, params):
         module.fail_json(msg=result["error"] or (
             "another deploy holds the lock %s (%s); waited %ss. If no deploy is running, remove "
             "that directory. Nothing was changed." % waited), **result)
-    if params["root"]:
+    if params["root"] or params["dest"]:
         # Seen under the lock: another deploy may have changed what is live meanwhile.
         result.update(_view(params))
     return result
@@ -445,7 +467,14 @@ def went_live(module, params):
     if params["health_url"] and not check:
         answer = facts["health"] = health.ask(params)
         if answer["problem"]:
-            module.fail_json(**health.failure(facts, answer))
+            msg, failed = health.failure(facts, answer)
+            module.fail_json(msg, **failed)
+    if params["dest"] and params["digest"] and not params["root"] and not check:
+        try:
+            facts["recorded"] = releases.record_dest(params["dest"], params["digest"], params["exclude"])
+        except (releases.ReleaseError, OSError) as exc:
+            facts["recorded"] = False
+            module.warn("the new code is live and answers, but %s" % (getattr(exc, "msg", None) or exc))
     # In check mode a new release exists only on the controller: there is nothing to record yet.
     if params["root"] and params["digest"] and not check:
         facts["recorded"] = False
@@ -508,11 +537,12 @@ def main():
             "reload_file": {"type": "path"},
             "unit": {"type": "str"},
             "dest": {"type": "path"},
+            "exclude": {"type": "list", "elements": "str", "default": []},
             "check": {"type": "list", "elements": "str", "default": []},
             "check_user": {"type": "str"},
             "check_cwd": {"type": "path"},
             "log_file": {"type": "path"},
-            "reload": {"type": "bool", "default": True},
+            "reload": {"type": "bool", "default": False},
             "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
             "fifo_file": {"type": "path"},
             "expected_workers": {"type": "int"},
@@ -525,7 +555,7 @@ def main():
             ("state", "recorded", ["root", "digest"]),
             ("state", "pruned", ["root", "keep"]),
             ("state", "switched", ["root"]),
-            ("state", "live", ["server"]),
+            ("reload", True, ["server"]),
             ("method", "chain", ["reload_file"]),
             ("method", "fifo", ["fifo_file"]),
             ("method", "workers", ["fifo_file"]),

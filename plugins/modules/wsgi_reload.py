@@ -26,7 +26,7 @@ description:
     touch, or on timeout.
   - With O(health_url), once the reload has ended, asks the app at that URL until it answers
     O(health_status) with O(health_text) in its answer, for up to O(health_timeout) seconds, and fails
-    saying what it answered otherwise: the new code is known to answer, in the same call.
+    saying what it answered otherwise. So the new code is known to answer, in the same call.
   - O(state=status) only reports whether the pidfile names a live master.
   - O(state=stopped) stops it, for a restart of a server that no service manager runs.
 version_added: "1.0.0"
@@ -299,15 +299,15 @@ def main():
         module.exit_json(**server_status(params))
     try:
         if params["state"] == "stopped":
-            result = stop_server(params, check_mode=module.check_mode)
-        else:
-            result = reload_server(params, check_mode=module.check_mode)
+            module.exit_json(**stop_server(params, check_mode=module.check_mode))
+        result = reload_server(params, check_mode=module.check_mode)
     except ReloadError as exc:
         module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
-    if params["state"] == "reloaded" and params["health_url"] and not module.check_mode:
+    if params["health_url"] and not module.check_mode:
         answer = result["health"] = health.ask(params)
         if answer["problem"]:
-            module.fail_json(**health.failure(result, answer))
+            msg, facts = health.failure(result, answer)
+            module.fail_json(msg, **facts)
     module.exit_json(**result)
 
 

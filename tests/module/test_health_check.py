@@ -61,7 +61,7 @@ def test_the_right_status_without_the_expected_text_fails():
     clock = FakeClock()
     get, _ = answers((200, "hello v1", ""))
     facts = health.check("http://127.0.0.1:1/", 200, "hello v2", wait=0, clock=clock, sleep=clock.sleep, get=get)
-    assert facts["problem"] == "no 'hello v2' in its answer" and facts["attempts"] == 1
+    assert facts["problem"] == 'no "hello v2" in its answer' and facts["attempts"] == 1
 
 
 def test_nothing_listening_is_named_with_the_reason():
@@ -124,7 +124,7 @@ def test_a_reload_whose_app_answers_wrong_fails_and_says_what_it_answered(gunico
     run = run_module("wsgi_reload", {k: v for k, v in args.items() if v is not None})
     assert run.returncode != 0
     facts = _module_result(run)
-    assert "the app does not answer its health check as expected: no 'hello v3' in its answer" in facts["msg"]
+    assert 'the app does not answer its health check as expected: no "hello v3" in its answer' in facts["msg"]
     # The reload itself ended: its facts are there for the rollback and the message.
     assert facts["reloaded"] is True and facts["new_pids"]
     assert facts["status"] == 200 and facts["content"].strip() == "hello v2"

@@ -53,6 +53,9 @@ RELEASE_CASES = [
      "each of shared must be a path inside the release"),
     ({"state": "pruned", "root": "/nonexistent", "keep": 0}, "keep must be at least 1"),
     ({"state": "locked"}, "state is locked but all of the following are missing: lock"),
+    ({"state": "live", "reload": True}, "reload is True but all of the following are missing: server"),
+    ({"state": "live", "reload": True, "server": "uwsgi", "pidfile": "/nonexistent/server.pid", "method": "chain"},
+     "method is chain but all of the following are missing: reload_file"),
 ]
 
 

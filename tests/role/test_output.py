@@ -2,6 +2,7 @@
 import pytest
 
 from helpers import set_version
+from testservers import Server
 
 
 def shown(run):
@@ -30,3 +31,27 @@ def test_a_deploy_prints_at_most_40_lines_unchanged_and_80_with_a_change(deploy,
     lines, task, summary = shown(changed)
     assert len(lines) <= 80, changed.stdout
     assert "Report | Summarise the deploy" in task and "new code live, gunicorn reloaded by hup" in summary
+
+
+def test_a_server_set_up_by_hand_with_nothing_to_do_prints_at_most_40_lines(deploy, tmp_path, monkeypatch):
+    monkeypatch.delenv("ANSIBLE_STDOUT_CALLBACK")
+    # Its pidfile and log beside its app directory, as the README asks for a fast deploy with nothing to do.
+    server = Server("gunicorn", tmp_path / "by-hand").start()
+    try:
+        app = deploy("gunicorn")
+        set_version(app, "2")
+        by_hand = {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": server.app_dir,
+                   "wsgi_deploy_pidfile": server.pidfile, "wsgi_deploy_log_file": server.log_file,
+                   "wsgi_deploy_healthcheck_url": server.url + "/"}
+        first = app.run(check=True, **by_hand)
+        assert "new code live, gunicorn reloaded by hup" in " ".join(shown(first)[2].split())
+        assert server.get("/") == (200, "hello v2")
+
+        unchanged = app.run(check=True, **by_hand)
+        lines, task, summary = shown(unchanged)
+        assert len(lines) <= 40, unchanged.stdout
+        assert "Report | Summarise the deploy" in task
+        assert ("no change in %s since its last deploy, nothing synced or reloaded" % server.app_dir
+                in " ".join(summary.split()))
+    finally:
+        server.stop()

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from helpers import failure_of, get, live, releases, result_of, set_version
+from testservers import Server
 
 
 def task_names(run):
@@ -138,3 +139,34 @@ def test_a_deploy_cut_off_between_its_switch_and_its_reload_is_reloaded_by_the_n
     assert get(app.port) == "hello v2"
     assert not took_lock(app.run(check=True))
     assert int(open(app.pidfile).read()) != master or result["method"] == "hup"
+
+
+def test_a_server_set_up_by_hand_whose_deploy_was_cut_off_after_its_sync_is_reloaded_by_the_next(deploy, tmp_path):
+    server = Server("gunicorn", tmp_path / "by-hand").start()
+    try:
+        app = deploy("gunicorn")
+        by_hand = {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": server.app_dir,
+                   "wsgi_deploy_pidfile": server.pidfile, "wsgi_deploy_log_file": server.log_file,
+                   "wsgi_deploy_healthcheck_url": server.url + "/"}
+        app.run(check=True, **by_hand)
+        assert not took_lock(app.run(check=True, **by_hand)), "recorded beside the directory: nothing to do"
+        hook = tmp_path / "cut_off.yml"
+        hook.write_text(
+            "- name: Go live | Cut the deploy off after its sync\n"
+            "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
+            "  delegate_to: localhost\n"
+            "  changed_when: true\n")
+        set_version(app, "2")
+        cut = app.run(wsgi_deploy_before_reload_tasks=str(hook), **by_hand)
+        assert cut.returncode != 0
+        assert 'VERSION = "2"' in open(os.path.join(server.app_dir, "main.py")).read()
+        assert server.get("/") == (200, "hello v1"), "synced v2, but the server still runs v1"
+
+        # The sync finds nothing left to copy; the record says these inputs never went live.
+        result = result_of(app.run(check=True, **by_hand))
+
+        assert result["reloaded"] is True and result["method"] == "hup"
+        assert server.get("/") == (200, "hello v2")
+        assert not took_lock(app.run(check=True, **by_hand))
+    finally:
+        server.stop()
