@@ -23,11 +23,17 @@ class Deploy(object):
         self.port = port
         self.server = server
         shutil.copytree(EXAMPLE, self.src)
+        # Called with (deploy, extra_vars) before each run, and (deploy, extra_vars, result) after.
+        self.before_run = self.after_run = None
 
     def run(self, *args, check=False, playbook="deploy.yml", **extra_vars):
         argv, env = self._command(args, playbook, extra_vars)
+        if self.before_run:
+            self.before_run(self, extra_vars)
         result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=600)
+        if self.after_run:
+            self.after_run(self, extra_vars, result)
         if check and result.returncode != 0:
             raise AssertionError("ansible-playbook failed:\n" + result.stdout[-6000:] + result.stderr[-3000:])
         return result
@@ -35,6 +41,8 @@ class Deploy(object):
     def start_run(self, *args, playbook="deploy.yml", **extra_vars):
         """A run in the background, in a process group of its own, for a test to cut off."""
         argv, env = self._command(args, playbook, extra_vars)
+        if self.before_run:
+            self.before_run(self, extra_vars)
         return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -15,6 +15,10 @@ description:
     release, same virtualenv, O(files) with the given content). With O(server), it also reports
     whether the server's master runs, as M(graceful.wsgi_deploy.wsgi_reload) with O(state=status)
     does; with O(unit), the main PID systemd knows for that unit.
+  - O(state=inspected) refuses, changing nothing, a server the deploy cannot reach safely. A pidfile
+    that names a live process that is not the master; a systemd O(unit) whose master cannot be found,
+    or without root; a server set up by hand (O(dest)) that is not running, or whose O(dest) is not a
+    directory; an O(app_user) other than its own user without root.
   - With O(lock), O(state=inspected) also takes the deploy lock when the live deploy is not the deploy
     of O(digest) (a deploy with something to do), as O(state=locked) does, unless the server's
     pidfile names a process that is not its master. If, under the lock, the deploy that held it
@@ -177,6 +181,11 @@ options:
   check_cwd:
     description: The directory O(check) runs in.
     type: path
+  app_user:
+    description:
+      - With O(state=inspected) and O(root), the user the server runs as. Without root, the module
+        refuses any user but its own.
+    type: str
   log_file:
     description:
       - With O(state=inspected), a log whose last lines to report, read only as a regular file,
@@ -409,6 +418,33 @@ def _note_status(result, params):
             result.update(unchanged=False, reasons=["the server is not running"])
 
 
+def _refusals(params, result):
+    """What the server shows that the deploy must not go on with; each leaves everything as it was."""
+    status, found = result.get("status") or {}, []
+    if status.get("foreign"):
+        # A stale pidfile naming some other live process: never signalled, never taken for the server.
+        found.append("%s. Point %s at the server's master, or remove it if the server is not running."
+                     % (status["reason"], params["pidfile"]))
+    if params["unit"] and not status.get("running") and result.get("main_pid"):
+        found.append("systemd runs %s (main PID %d), but the role cannot find its master: %s. A reload would "
+                     "not reach it." % (params["unit"], result["main_pid"], status.get("reason")))
+    if params["dest"] and not params["root"]:
+        if params["server"] and not status.get("running"):
+            found.append("the %s set up by hand is not running, and the role does not start a server it does "
+                         "not manage: %s." % (params["server"], status.get("reason")))
+        if not result.get("dest_is_dir"):
+            found.append("wsgi_deploy_dest %s is not a directory: a server set up by hand already imports its "
+                         "app from there." % params["dest"])
+    deployer = result["user"]
+    if params["unit"] and deployer != "root":
+        found.append("wsgi_deploy_service_manager systemd installs a unit and needs root: use become: true, or "
+                     "wsgi_deploy_service_manager none to run the server as %s." % deployer)
+    if params["root"] and params["app_user"] and deployer not in ("root", params["app_user"]):
+        found.append("without root the server can only run as the connecting user %s: set wsgi_deploy_user to "
+                     "it, or use become: true." % deployer)
+    return found
+
+
 def inspected(module, params):
     result = _view(params)
     # The name a release made now gets: sorted by time, on the server's clock.
@@ -420,6 +456,9 @@ def inspected(module, params):
     if params["unit"]:
         result["main_pid"] = _main_pid(module, params["unit"])
     result["taken"] = False
+    refusals = _refusals(params, result)
+    if refusals:
+        module.fail_json(msg="%s Nothing was changed." % " ".join(refusals), **result)
     # A deploy with something to do takes the lock now, unless a server it must not touch was found.
     lock_dir = os.path.dirname(params["lock"] or "/") or "/"
     if params["lock"] and not result["unchanged"] and os.path.isdir(lock_dir) \
@@ -540,6 +579,7 @@ def main():
             "exclude": {"type": "list", "elements": "str", "default": []},
             "check": {"type": "list", "elements": "str", "default": []},
             "check_user": {"type": "str"},
+            "app_user": {"type": "str"},
             "check_cwd": {"type": "path"},
             "log_file": {"type": "path"},
             "reload": {"type": "bool", "default": False},

@@ -1,8 +1,16 @@
 """Runs the role on this machine (connection local, service manager none), like the demo."""
+import hashlib
+import os
+import shutil
+
 import pytest
 
 from roledeploy import Deploy
 from testservers import free_port
+
+# What the role builds a virtualenv from: a first run that sets any of these builds its own.
+VENV_INPUTS = ("wsgi_deploy_python", "wsgi_deploy_gunicorn_package", "wsgi_deploy_uwsgi_package",
+               "wsgi_deploy_requirements")
 
 
 @pytest.fixture(autouse=True)
@@ -11,12 +19,58 @@ def json_output(monkeypatch):
     monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
 
 
+class BuiltVirtualenvs(object):
+    """The virtualenvs that the role built for one test, kept for the next tests' first deploys.
+
+    Building one from PyPI costs most of a first deploy. A test that is not about building it
+    starts on a host where a complete virtualenv for its key is already there, as after a lost
+    record: the role reuses it, as it does any complete one. Tests of the build itself (the
+    dependencies, the first deploy, the Molecule scenarios) always build their own."""
+
+    def __init__(self, base):
+        self.base = str(base)
+        self.made = {}
+
+    @staticmethod
+    def _inputs(app):
+        with open(os.path.join(app.src, "requirements.txt"), "rb") as handle:
+            return app.server, hashlib.sha256(handle.read()).hexdigest()
+
+    def seed(self, app, extra_vars):
+        # Only the first run of each app: what it builds or finds there is what it was made from.
+        app.first_run = not os.path.exists(app.root) and not set(VENV_INPUTS) & set(extra_vars)
+        if not app.first_run or self._inputs(app) not in self.made:
+            return
+        name = self.made[self._inputs(app)]
+        os.makedirs(os.path.join(app.root, "venvs"))
+        # symlinks=True: the virtualenv's python stays the link to the interpreter it was made with.
+        shutil.copytree(os.path.join(self.base, name), os.path.join(app.root, "venvs", name), symlinks=True)
+
+    def keep(self, app, extra_vars, result):
+        venv = os.path.join(app.root, "venv")
+        first, app.first_run = app.first_run, False
+        if not first or result.returncode != 0 or self._inputs(app) in self.made or not os.path.islink(venv):
+            return
+        name = os.path.basename(os.readlink(venv))
+        if not os.path.isfile(os.path.join(app.root, "venvs", name, ".wsgi-deploy-complete")):
+            return
+        shutil.copytree(os.path.join(app.root, "venvs", name), os.path.join(self.base, name), symlinks=True)
+        self.made[self._inputs(app)] = name
+
+
+@pytest.fixture(scope="session")
+def built_venvs(tmp_path_factory):
+    return BuiltVirtualenvs(tmp_path_factory.mktemp("built-venvs"))
+
+
 @pytest.fixture
-def deploy(tmp_path):
+def deploy(tmp_path, built_venvs):
     made = []
 
-    def make(server="gunicorn"):
+    def make(server="gunicorn", reuse_venv=True):
         item = Deploy(tmp_path / server, free_port(), server)
+        if reuse_venv:
+            item.before_run, item.after_run = built_venvs.seed, built_venvs.keep
         made.append(item)
         return item
 

@@ -15,7 +15,7 @@ def venv_of(app):
 
 @pytest.mark.parametrize("server, method", [("gunicorn", "usr2"), ("uwsgi", "full")])
 def test_a_release_that_adds_a_dependency_runs_with_it(deploy, server, method):
-    app = deploy(server)
+    app = deploy(server, reuse_venv=False)
     app.run(check=True)
     first_venv, first_release = venv_of(app), live(app)
     old_master = int(open(app.pidfile).read())
@@ -48,7 +48,7 @@ def test_a_release_that_adds_a_dependency_runs_with_it(deploy, server, method):
 
 
 def test_unchanged_requirements_reuse_the_virtualenv(deploy):
-    app = deploy("gunicorn")
+    app = deploy("gunicorn", reuse_venv=False)
     app.run(check=True)
     venv = venv_of(app)
     set_version(app, "2")

@@ -9,7 +9,7 @@ from helpers import get, result_of, set_version
 
 @pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
 def test_first_deploy_starts_the_server_and_the_next_reloads_it(deploy, server):
-    app = deploy(server)
+    app = deploy(server, reuse_venv=False)
     first = result_of(app.run(check=True))
     assert first["method"] == "start" and first["reloaded"] is False
     assert get(app.port) == "hello v1"

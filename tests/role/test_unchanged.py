@@ -27,7 +27,7 @@ def took_lock(run):
     for play in json.loads(run.stdout)["plays"]:
         for task in play["tasks"]:
             name, result = task["task"]["name"], task["hosts"].get("localhost", {})
-            if name.endswith("Preflight | Look at the server, its master and what is live") and result.get("taken"):
+            if "Preflight | Look at the server, its master and what is live" in name and result.get("taken"):
                 return True
             if "Lock | Take the deploy lock" in name and not result.get("skipped"):
                 return True
