@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 
 class ProcessGone(Exception):
@@ -39,6 +40,29 @@ def is_alive(ident):
     except ProcessGone:
         return False
     return fields[0] != "Z" and int(fields[19]) == started
+
+
+def send_signal(ident, signum):
+    """Signal the process that `ident` (pid, start time) names, and no other. Through a pidfd
+    where the kernel has them: the descriptor holds that process, so a PID reused between the
+    check and the signal is never signalled. ProcessGone if it has exited."""
+    pid = ident[0]
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        raise ProcessGone(pid)
+    except (AttributeError, OSError):
+        fd = None  # no pidfd here (an old kernel or Python): the check right before the kill stays
+    try:
+        if not is_alive(ident):
+            raise ProcessGone(pid)
+        if fd is None:
+            os.kill(pid, signum)
+        else:
+            signal.pidfd_send_signal(fd, signum)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def running(pid):

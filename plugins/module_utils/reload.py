@@ -12,6 +12,7 @@ import signal
 import stat
 import time
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (
@@ -30,6 +31,7 @@ UWSGI_ACK_SECONDS = 10.0
 USR2_ACK_SECONDS = 10.0
 FIFO_REOPEN_SECONDS = 3.0
 TAIL_LINES = 40
+PIDFILE_MAX_BYTES = 32
 
 
 class ReloadError(Exception):
@@ -42,15 +44,17 @@ class ReloadError(Exception):
 
 
 def read_pidfile(path):
+    """The PID a pidfile names. It belongs to the app's user: read as a regular file only."""
     try:
-        with open(path) as handle:
-            text = handle.read().strip()
+        text = app_files.read_regular(path, PIDFILE_MAX_BYTES).decode("ascii", "replace").strip()
     except FileNotFoundError:
         raise ReloadError("pidfile %s does not exist: is the server running?" % path)
+    except app_files.UnsafeFile as exc:
+        raise ReloadError("pidfile %s: refused, nothing was signalled" % exc)
     except OSError as exc:
         raise ReloadError("cannot read pidfile %s: %s" % (path, exc.strerror))
     if not text.isdigit() or int(text) <= 1:
-        raise ReloadError("pidfile %s holds %r, not a process ID" % (path, text[:40]))
+        raise ReloadError("pidfile %s holds %r, not a process ID" % (path, text[:20]))
     return int(text)
 
 
@@ -143,8 +147,13 @@ def prepare(params):
     if method in ("full", "fifo", "workers") and not log_file:
         raise ReloadError("cannot see the end of a uWSGI %s reload: master PID %d does not log "
                           "to a file; set log_file" % (method, master[0]), master_pid=master[0])
-    if log_file and not os.access(log_file, os.R_OK):
-        raise ReloadError("log file %s is not readable" % log_file, master_pid=master[0])
+    if log_file:
+        try:
+            app_files.regular_stat(log_file)
+        except app_files.UnsafeFile as exc:
+            raise ReloadError("log file %s: refused, it is not read" % exc, master_pid=master[0])
+        except OSError as exc:
+            raise ReloadError("log file %s is not readable: %s" % (log_file, exc.strerror), master_pid=master[0])
     return plan
 
 
@@ -154,6 +163,10 @@ def _check_uwsgi_plan(plan):
         raise ReloadError("a uWSGI chain reload needs reload_file: the touch-chain-reload path")
     if not os.path.isdir(os.path.dirname(os.path.abspath(reload_file))):
         raise ReloadError("the directory of reload_file %s does not exist" % reload_file)
+    if os.path.islink(reload_file):
+        # The touch would create or touch whatever the link names, as the module's user.
+        raise ReloadError("reload_file %s is a symlink, which is never followed: nothing was touched" % reload_file,
+                          master_pid=plan["master"][0])
     if not plan["log_file"]:
         pid = plan["master"][0]
         raise ReloadError(
@@ -212,11 +225,11 @@ def _check_fifo_plan(plan):
         raise ReloadError("the %s method writes to uWSGI's master FIFO: give fifo_file, the "
                           "master-fifo path of its config" % plan["method"])
     try:
-        is_fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+        is_fifo = stat.S_ISFIFO(os.lstat(path).st_mode)
     except OSError as exc:
         raise ReloadError("fifo_file %s: %s" % (path, exc.strerror), master_pid=plan["master"][0])
     if not is_fifo:
-        raise ReloadError("fifo_file %s is not a FIFO: is master-fifo set to it?" % path,
+        raise ReloadError("fifo_file %s is not a FIFO (a symlink is never followed): is master-fifo set to it?" % path,
                           master_pid=plan["master"][0])
 
 
@@ -230,13 +243,10 @@ def _write_fifo(plan, command=None, clock=time.monotonic, sleep=time.sleep):
     deadline = clock() + FIFO_REOPEN_SECONDS
     while True:
         try:
-            handle = os.open(plan["fifo_file"], os.O_WRONLY | os.O_NONBLOCK)
-            try:
-                if command:
-                    os.write(handle, command)
-            finally:
-                os.close(handle)
+            app_files.write_fifo(plan["fifo_file"], command)
             return "%r to %s" % ((command or b"").decode(), plan["fifo_file"])
+        except app_files.UnsafeFile as exc:
+            raise ReloadError("fifo_file %s: refused, nothing was written" % exc, master_pid=plan["master"][0])
         except OSError as exc:
             if exc.errno not in (errno.ENOENT, errno.ENXIO, errno.EPIPE) or clock() >= deadline:
                 raise ReloadError("nobody reads the master FIFO %s (%s): is it this uWSGI's "
@@ -263,9 +273,13 @@ def _check_usr2_plan(plan, pidfile):
 SIGNALS = {"hup": signal.SIGHUP, "usr2": signal.SIGUSR2, "full": signal.SIGHUP}
 
 
-def _signal(plan, pid, signum):
+def _signal(plan, ident, signum):
+    pid = ident[0]
     try:
-        os.kill(pid, signum)
+        procs.send_signal(ident, signum)
+    except procs.ProcessGone:
+        raise ReloadError("the %s master PID %d exited before it was signalled; nothing was signalled"
+                          % (plan["server"], pid), master_pid=pid, running=False)
     except PermissionError:
         raise ReloadError("not allowed to signal the %s master PID %d: run as its user or with "
                           "become" % (plan["server"], pid), master_pid=pid)
@@ -275,19 +289,18 @@ def _signal(plan, pid, signum):
 def trigger(plan):
     """The one step that starts the reload: a signal, or a touch for a uWSGI chain."""
     if plan["method"] in SIGNALS:
-        return _signal(plan, plan["master"][0], SIGNALS[plan["method"]])
+        return _signal(plan, plan["master"], SIGNALS[plan["method"]])
     if plan["method"] in FIFO_COMMANDS:
         return _write_fifo(plan, FIFO_COMMANDS[plan["method"]])
     path = plan["reload_file"]
     # uWSGI compares whole-second mtimes, so a touch in the same second as the last one
-    # would go unseen: move the time strictly forward.
+    # would go unseen: the time moves strictly forward.
     try:
-        previous = os.stat(path).st_mtime
-    except FileNotFoundError:
-        open(path, "a").close()
-        previous = 0
-    stamp = max(time.time(), previous + 1)
-    os.utime(path, (stamp, stamp))
+        app_files.touch_forward(path)
+    except app_files.UnsafeFile as exc:
+        raise ReloadError("reload_file %s: refused, nothing was touched" % exc, master_pid=plan["master"][0])
+    except OSError as exc:
+        raise ReloadError("cannot touch reload_file %s: %s" % (path, exc.strerror), master_pid=plan["master"][0])
     return "touch %s" % path
 
 
@@ -411,7 +424,7 @@ def wait_gunicorn_usr2(plan, watcher, started, clock, sleep):
             if len(workers) >= expected and workers <= serving:
                 # The old master finishes its requests in flight (graceful_timeout) and exits;
                 # the new one sees it gone and takes over the pidfile.
-                _signal(plan, old_master[0], signal.SIGTERM)
+                _signal(plan, old_master, signal.SIGTERM)
                 retired_at = clock()
         if retired_at is not None and not procs.is_alive(old_master):
             try:
@@ -589,7 +602,10 @@ def stop_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep
     if check_mode:
         return dict(status, changed=True, stopped=False)
     master = procs.identity(status["master_pid"])
-    os.kill(master[0], STOP_SIGNALS[params["server"]])
+    try:
+        procs.send_signal(master, STOP_SIGNALS[params["server"]])
+    except procs.ProcessGone:
+        return dict(status, changed=False, stopped=False, running=False)
     deadline = clock() + float(params.get("timeout") or 120)
     while procs.is_alive(master):
         if clock() >= deadline:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
+
+MAX_CONFIG_BYTES = 1 << 20
+
 TRUE_WORDS = ("1", "true", "yes", "on", "y", "t")
 _PRELOAD_LINE = re.compile(r"^\s*preload_app\s*=\s*(\S+)", re.MULTILINE)
 
@@ -110,5 +114,6 @@ def mentions(argv, cwd, text, read):
 
 
 def read_text(path):
-    with open(path) as handle:
-        return handle.read()
+    """A config file named on a server's command line, which its user may own: a regular file
+    only, never through a symlink or from a FIFO, at most MAX_CONFIG_BYTES of it."""
+    return app_files.read_regular(path, MAX_CONFIG_BYTES).decode("utf-8")

@@ -2,10 +2,14 @@
 """Follow a server's log from a remembered offset, and read uWSGI's chain reload lines in it."""
 from __future__ import annotations
 
-import os
 import re
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
+
 MAX_KEPT_LINES = 200
+# What one poll reads at most: a log that grew more (or a sparse file that claims to) is read
+# from its last MAX_POLL_BYTES, where the lines that mark the reload's end are.
+MAX_POLL_BYTES = 1 << 20
 
 # What uWSGI 2.0 prints during a chain reload (tests/module/test_logwatch.py holds a real one).
 UWSGI_CHAIN_START = re.compile(r"chain reload|chain next victim")
@@ -29,7 +33,10 @@ GUNICORN_FAILURES = re.compile(
 
 
 class LogWatcher(object):
-    """Reads only what a log gained since it was opened; survives truncation and rotation."""
+    """Reads only what a log gained since it was opened; survives truncation and rotation.
+
+    The log belongs to the app's user: it is read as a regular file only, never through a
+    symlink or from a FIFO, and at most MAX_POLL_BYTES a poll; anything else reads as empty."""
 
     def __init__(self, path):
         self.path = path
@@ -39,8 +46,10 @@ class LogWatcher(object):
 
     def _stat(self):
         try:
-            info = os.stat(self.path)
-        except FileNotFoundError:
+            info = app_files.regular_stat(self.path)
+        except (app_files.UnsafeFile, OSError):
+            info = None
+        if info is None:
             return None, 0
         return info.st_ino, info.st_size
 
@@ -53,10 +62,18 @@ class LogWatcher(object):
             self._inode, self.offset, self._pending = inode, 0, b""
         if size == self.offset:
             return []
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            data = handle.read(size - self.offset)
+        skipped = size - self.offset > MAX_POLL_BYTES
+        if skipped:
+            self.offset, self._pending = size - MAX_POLL_BYTES, b""
+        try:
+            data = app_files.read_regular(self.path, size - self.offset, self.offset)
+        except (app_files.UnsafeFile, OSError):
+            return []
         self.offset += len(data)
+        if skipped:
+            # Read from the middle of a line: only the complete lines after its end count.
+            cut = data.find(b"\n")
+            data = data[cut + 1:] if cut >= 0 else b""
         parts = (self._pending + data).split(b"\n")
         self._pending = parts.pop()
         new = [part.decode("utf-8", "replace").rstrip("\r") for part in parts]

@@ -3,6 +3,8 @@ import os
 
 import pytest
 
+from helpers import result_of
+
 
 CASES = [
     ({"wsgi_deploy_server": "nginx"}, "wsgi_deploy_server"),
@@ -23,6 +25,24 @@ CASES = [
     ({"wsgi_deploy_max_request_seconds": 0}, "wsgi_deploy_max_request_seconds must be a whole number from 1"),
     ({"wsgi_deploy_shared_dirs": ["../elsewhere"]}, "must be a path inside the app"),
     ({"wsgi_deploy_shared_files": "/etc/app.env"}, "must be a path inside the app"),
+    # Inputs that would damage the host: root would hand /var/log and /run to the app's user, and
+    # a root or bind with quotes or a newline would become code or a unit line run as root.
+    ({"wsgi_deploy_root": "/var"}, "wsgi_deploy_root must be an absolute path of plain names"),
+    ({"wsgi_deploy_root": "/var/log"}, "not a system directory"),
+    ({"wsgi_deploy_root": "/etc/shop"}, "not a system directory"),
+    ({"wsgi_deploy_root": "/."}, "wsgi_deploy_root must be an absolute path of plain names"),
+    ({"wsgi_deploy_root": "//srv/shop"}, "wsgi_deploy_root must be an absolute path of plain names"),
+    ({"wsgi_deploy_root": "/srv/../etc"}, "wsgi_deploy_root must be an absolute path of plain names"),
+    ({"wsgi_deploy_root": "/srv/my shop"}, "wsgi_deploy_root must be an absolute path of plain names"),
+    ({"wsgi_deploy_root": "/srv/shop\nExecStartPre=+/bin/sh -c id"}, "wsgi_deploy_root must be an absolute path"),
+    ({"wsgi_deploy_user": "root"}, "wsgi_deploy_user must not be root"),
+    ({"wsgi_deploy_bind": '127.0.0.1:8000" + __import__("os").system("id") + "'}, "host:port"),
+    ({"wsgi_deploy_shared_dirs": ["."]}, "of plain names"),
+    ({"wsgi_deploy_shared_dirs": ["uploads", "uploads/"]}, "overlap: give each once, and neither inside another"),
+    ({"wsgi_deploy_shared_dirs": ["media"], "wsgi_deploy_shared_files": ["media/index.db"]},
+     "overlap: give each once, and neither inside another"),
+    ({"wsgi_deploy_shared_files": ["main.py"]}, "exists in wsgi_deploy_src: the release would replace it"),
+    ({"wsgi_deploy_shared_dirs": ["main.py"]}, "is a file in wsgi_deploy_src; a shared directory would replace it"),
     ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/tmp"}, "wsgi_deploy_pidfile"),
 ]
@@ -47,3 +67,9 @@ def test_a_server_set_up_by_hand_that_is_not_running_is_refused_and_its_code_kep
     assert run.returncode != 0
     assert "is not running" in run.stdout and "Nothing was changed" in run.stdout
     assert (dest / "main.py").read_text() == "kept\n"
+
+
+def test_a_bind_by_host_name_is_accepted_and_the_app_answers_there(deploy):
+    app = deploy("gunicorn")
+    run = app.run(check=True, wsgi_deploy_bind="localhost:%d" % app.port)
+    assert result_of(run)["healthcheck_status"] == 200

@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+"""Files that the app's user may control (pidfiles, logs, configs, the touch file, the master
+FIFO), used by a module that may run as root.
+
+Each is opened once, never through a symlink, never blocking on a FIFO, and checked on the
+open descriptor for what it must be before anything is read, written or touched: what the path
+named when it was looked at is not trusted to be what it names when it is used. Reads are
+bounded. Kept free of Ansible imports so that the tests can drive it directly.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+
+_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class UnsafeFile(OSError):
+    """The path is not what it must be (a symlink, a FIFO, a hard link to another file...)."""
+
+    def __init__(self, path, why):
+        super(UnsafeFile, self).__init__(errno.EPERM, why, path)
+        self.why = why
+
+    def __str__(self):
+        return "%s %s" % (self.filename, self.why)
+
+
+def _open(path, flags, mode=0o644):
+    try:
+        return os.open(path, flags | _FLAGS, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafeFile(path, "is a symlink, which is never followed")
+        raise
+
+
+def _regular(fd, path):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFile(path, "is not a regular file")
+    # Another name for the same file may be one the app's user could not read (a hard link
+    # to a root-only file, where the kernel allows one).
+    if info.st_nlink > 1:
+        raise UnsafeFile(path, "has %d hard links; the role reads it only with one" % info.st_nlink)
+    return info
+
+
+def read_regular(path, max_bytes, offset=0):
+    """Up to max_bytes of a regular file, from offset. FileNotFoundError if it is absent."""
+    fd = _open(path, os.O_RDONLY)
+    try:
+        _regular(fd, path)
+        if offset:
+            os.lseek(fd, offset, os.SEEK_SET)
+        chunks, left = [], max_bytes
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def regular_stat(path):
+    """The stat of a regular file, taken on the file itself (not a link); None if it is absent."""
+    try:
+        fd = _open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return _regular(fd, path)
+    finally:
+        os.close(fd)
+
+
+def touch_forward(path):
+    """Move a regular file's mtime strictly forward, creating it if absent (never a link's
+    target). uWSGI compares whole seconds, so the new time is at least one second later."""
+    fd = _open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        info = _regular(fd, path)
+        stamp = max(time.time(), info.st_mtime + 1)
+        os.utime(fd, (stamp, stamp))
+    finally:
+        os.close(fd)
+
+
+def write_fifo(path, data):
+    """Write to a FIFO that a reader holds open; a path that is anything else gets nothing.
+    OSError ENXIO when no reader has it open, ENOENT when it is missing."""
+    fd = _open(path, os.O_WRONLY)
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise UnsafeFile(path, "is not a FIFO")
+        if data:
+            os.write(fd, data)
+    finally:
+        os.close(fd)

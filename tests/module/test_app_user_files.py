@@ -1,0 +1,180 @@
+"""The module runs as root; the pidfile, the log, the touch file, the master FIFO and the config
+belong to the app's user. Each attack below is what that user can do to them between two
+deploys, or during one: root must neither follow, block, leak, write nor signal."""
+import os
+import subprocess
+import threading
+import tracemalloc
+
+import pytest
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
+    ReloadError, _write_fifo, read_pidfile, trigger)
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import MAX_POLL_BYTES, LogWatcher
+
+SECRET = "4242\nroot:$6$only-root-reads-this\n"
+
+
+@pytest.fixture
+def secret(tmp_path):
+    """A file only root may read, which the app's user would like to see or change."""
+    path = tmp_path / "root-only" / "shadow"
+    path.parent.mkdir(mode=0o700)
+    path.write_text(SECRET)
+    path.chmod(0o600)
+    return path
+
+
+def finishes(call, seconds=5):
+    """Run call in a thread; whether it returned (or raised) within `seconds`, and how."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except Exception as exc:  # noqa: BLE001 (the test looks at whatever it raised)
+            outcome["error"] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive(), outcome
+
+
+def test_a_pidfile_linked_to_a_root_only_file_is_refused_and_never_quoted(tmp_path, secret):
+    pidfile = tmp_path / "server.pid"
+    pidfile.symlink_to(secret)
+    with pytest.raises(ReloadError) as raised:
+        read_pidfile(str(pidfile))
+    assert "is a symlink, which is never followed" in raised.value.msg
+    assert "root:" not in raised.value.msg and "4242" not in raised.value.msg
+
+
+def test_a_pidfile_that_is_a_fifo_is_refused_at_once(tmp_path):
+    pidfile = tmp_path / "server.pid"
+    os.mkfifo(pidfile)
+    done, outcome = finishes(lambda: read_pidfile(str(pidfile)))
+    assert done, "reading the pidfile hung on a FIFO that nobody writes"
+    assert isinstance(outcome.get("error"), ReloadError)
+    assert "is not a regular file" in outcome["error"].msg
+
+
+def test_a_pidfile_hard_linked_to_another_name_is_refused(tmp_path):
+    pidfile = tmp_path / "server.pid"
+    pidfile.write_text("4242\n")
+    os.link(pidfile, tmp_path / "elsewhere")
+    with pytest.raises(ReloadError) as raised:
+        read_pidfile(str(pidfile))
+    assert "has 2 hard links" in raised.value.msg
+
+
+def test_a_touch_file_that_is_a_dangling_link_creates_nothing(tmp_path):
+    target = tmp_path / "etc" / "cron.d-job"
+    target.parent.mkdir()
+    reload_file = tmp_path / "reload.touch"
+    reload_file.symlink_to(target)
+    plan = {"method": "chain", "reload_file": str(reload_file), "master": (1, 0), "server": "uwsgi"}
+    with pytest.raises(ReloadError) as raised:
+        trigger(plan)
+    assert "is a symlink, which is never followed" in raised.value.msg
+    assert not os.path.lexists(target)
+
+
+def test_a_touch_file_moves_forward_and_is_made_when_missing(tmp_path):
+    reload_file = tmp_path / "reload.touch"
+    app_files.touch_forward(str(reload_file))
+    first = os.stat(reload_file).st_mtime
+    app_files.touch_forward(str(reload_file))
+    assert os.stat(reload_file).st_mtime >= first + 1
+    assert not os.path.islink(reload_file) and reload_file.is_file()
+
+
+@pytest.mark.parametrize("swap", ["symlink", "regular file"])
+def test_a_master_fifo_swapped_for_something_else_gets_nothing_written(tmp_path, secret, swap):
+    fifo = tmp_path / "master.fifo"
+    if swap == "symlink":
+        fifo.symlink_to(secret)
+    else:
+        fifo.write_text("not a fifo\n")
+    before = {path: path.read_bytes() for path in (secret, fifo) if not path.is_symlink()}
+    plan = {"method": "fifo", "fifo_file": str(fifo), "master": (1, 0), "server": "uwsgi"}
+    with pytest.raises(ReloadError) as raised:
+        _write_fifo(plan, b"c", sleep=lambda seconds: None)
+    assert "nothing was written" in raised.value.msg
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def test_a_master_fifo_with_a_reader_gets_the_command(tmp_path):
+    fifo = tmp_path / "master.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        plan = {"method": "fifo", "fifo_file": str(fifo), "master": (1, 0), "server": "uwsgi"}
+        _write_fifo(plan, b"c")
+        assert os.read(reader, 10) == b"c"
+    finally:
+        os.close(reader)
+
+
+def test_a_log_swapped_for_a_link_to_a_root_only_file_during_the_reload_is_not_read(tmp_path, secret):
+    log = tmp_path / "server.log"
+    log.write_text("Booting worker\n")
+    watcher = LogWatcher(str(log))
+    log.unlink()
+    log.symlink_to(secret)
+    assert watcher.poll() == []
+    assert not any("root:" in line for line in watcher.lines)
+
+
+def test_a_log_that_becomes_a_fifo_does_not_hang_the_watch(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("")
+    watcher = LogWatcher(str(log))
+    log.unlink()
+    os.mkfifo(log)
+    done, outcome = finishes(watcher.poll)
+    assert done and outcome.get("value") == []
+
+
+def test_a_huge_sparse_log_is_read_from_its_end_and_bounded(tmp_path):
+    log = tmp_path / "server.log"
+    log.write_text("")
+    watcher = LogWatcher(str(log))
+    with open(log, "r+b") as handle:
+        handle.truncate(3 << 30)  # 3 GiB that claim to be there, without the disk
+        handle.seek(0, os.SEEK_END)
+        handle.write(b"\nchain next victim is worker 1\n...chain reloading complete\n")
+    tracemalloc.start()
+    try:
+        lines = watcher.poll()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert lines == ["chain next victim is worker 1", "...chain reloading complete"]
+    assert peak < 4 * MAX_POLL_BYTES, "read %d bytes into memory" % peak
+
+
+def test_a_config_named_on_a_command_line_that_is_a_fifo_is_not_waited_for(tmp_path):
+    ini = tmp_path / "x.ini"
+    os.mkfifo(ini)
+    done, outcome = finishes(lambda: config.read_text(str(ini)))
+    assert done, "reading a config hung on a FIFO"
+    assert isinstance(outcome.get("error"), OSError)
+
+
+def test_a_signal_goes_only_to_the_process_that_was_checked():
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        ident = procs.identity(sleeper.pid)
+        # Another start time under the same PID: a process that took the PID after the check.
+        with pytest.raises(procs.ProcessGone):
+            procs.send_signal((sleeper.pid, ident[1] + 1), 15)
+        assert sleeper.poll() is None, "a process other than the checked one was signalled"
+        procs.send_signal(ident, 15)
+        assert sleeper.wait(10) == -15
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()
