@@ -363,6 +363,7 @@ removed:
   elements: str
 """
 
+import grp
 import os
 import pwd
 import time
@@ -442,6 +443,33 @@ def _refusals(params, result):
     if params["root"] and params["app_user"] and deployer not in ("root", params["app_user"]):
         found.append("without root the server can only run as the connecting user %s: set wsgi_deploy_user to "
                      "it, or use become: true." % deployer)
+    if params["root"] and params["app_user"] and deployer == "root" and params["app_user"] != deployer:
+        found.extend(_app_user_refusals(params["app_user"], params["root"]))
+    return found
+
+
+LOGINLESS_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
+
+
+def _app_user_refusals(name, root):
+    """An existing user that the role would damage by making it the app's system user."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return []  # the role makes it
+    found = []
+    if entry.pw_uid == 0:
+        found.append("wsgi_deploy_user %s has uid 0: the app must run as a user that is not root." % name)
+    elif entry.pw_shell not in LOGINLESS_SHELLS:
+        found.append("wsgi_deploy_user %s is an existing login user (shell %s, home %s): the role would take its "
+                     "login away and make %s its home. Choose a user of the app's own." % (name, entry.pw_shell, entry.pw_dir, root))
+    try:
+        group = grp.getgrgid(entry.pw_gid).gr_name
+    except KeyError:
+        group = str(entry.pw_gid)
+    if group != name:
+        found.append("wsgi_deploy_user %s has the group %s: the role gives the app's files to the group named after "
+                     "its user, which %s is not in. Choose a user of the app's own." % (name, group, name))
     return found
 
 

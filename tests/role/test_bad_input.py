@@ -1,5 +1,9 @@
-"""Bad input is refused with a clear message before anything changes on the server."""
+"""Bad input is refused with a clear message before anything changes on the server.
+
+No test here starts from a virtualenv built earlier: the server must hold nothing the role did not make."""
 import os
+import pwd
+import subprocess
 
 import pytest
 
@@ -35,7 +39,7 @@ CASES = [
     ({"wsgi_deploy_root": "/srv/../etc"}, "wsgi_deploy_root must be an absolute path of plain names"),
     ({"wsgi_deploy_root": "/srv/my shop"}, "wsgi_deploy_root must be an absolute path of plain names"),
     ({"wsgi_deploy_root": "/srv/shop\nExecStartPre=+/bin/sh -c id"}, "wsgi_deploy_root must be an absolute path"),
-    ({"wsgi_deploy_user": "root"}, "wsgi_deploy_user must not be root"),
+    ({"wsgi_deploy_user": "root", "wsgi_deploy_service_manager": "systemd"}, "wsgi_deploy_user must not be root"),
     ({"wsgi_deploy_bind": '127.0.0.1:8000" + __import__("os").system("id") + "'}, "host:port"),
     ({"wsgi_deploy_shared_dirs": ["."]}, "of plain names"),
     ({"wsgi_deploy_shared_dirs": ["uploads", "uploads/"]}, "overlap: give each once, and neither inside another"),
@@ -50,7 +54,7 @@ CASES = [
 
 @pytest.mark.parametrize("bad,says", CASES, ids=[str(sorted(c[0].items())) for c in CASES])
 def test_bad_input_fails_clearly_before_any_change(deploy, bad, says):
-    app = deploy("gunicorn")
+    app = deploy("gunicorn", reuse_venv=False)
     run = app.run(**bad)
     assert run.returncode != 0
     assert says in run.stdout, run.stdout[-3000:]
@@ -58,7 +62,7 @@ def test_bad_input_fails_clearly_before_any_change(deploy, bad, says):
 
 
 def test_a_server_set_up_by_hand_that_is_not_running_is_refused_and_its_code_kept(deploy, tmp_path):
-    app = deploy("gunicorn")
+    app = deploy("gunicorn", reuse_venv=False)
     dest = tmp_path / "byo"
     dest.mkdir()
     (dest / "main.py").write_text("kept\n")
@@ -70,6 +74,30 @@ def test_a_server_set_up_by_hand_that_is_not_running_is_refused_and_its_code_kep
 
 
 def test_a_bind_by_host_name_is_accepted_and_the_app_answers_there(deploy):
-    app = deploy("gunicorn")
+    app = deploy("gunicorn", reuse_venv=False)
     run = app.run(check=True, wsgi_deploy_bind="localhost:%d" % app.port)
     assert result_of(run)["healthcheck_status"] == 200
+
+
+@pytest.fixture
+def login_user():
+    """A person's account on the server, with a login shell and a home of its own."""
+    name = "wsgitestlogin"
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True)
+    yield name
+    subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+
+
+@pytest.mark.parametrize("user,says", [
+    ("login", "is an existing login user (shell /bin/bash"),
+    ("nobody", "wsgi_deploy_user nobody has the group nogroup"),
+])
+def test_an_existing_user_the_role_would_damage_is_refused_and_left_alone(deploy, request, user, says):
+    name = request.getfixturevalue("login_user") if user == "login" else user
+    before = pwd.getpwnam(name)
+    app = deploy("gunicorn", reuse_venv=False)
+    run = app.run(wsgi_deploy_user=name)
+    assert run.returncode != 0
+    assert says in run.stdout and "Nothing was changed" in run.stdout, run.stdout[-3000:]
+    assert pwd.getpwnam(name) == before, "the user's shell or home changed"
+    assert not os.path.exists(app.root)
