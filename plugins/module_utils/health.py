@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 
 # The options of a module that asks the health check (doc fragment graceful.wsgi_deploy.health).
 ARGUMENT_SPEC = {
@@ -22,16 +20,17 @@ REQUEST_SECONDS = 10.0
 MAX_BYTES = 1 << 16
 
 
-def _opener():
-    # The app answers on this host: a proxy from the environment must not stand in between.
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def fetch(url, headers, timeout):
     """One GET: (status, text, why nothing answered)."""
+    # Imported here: every call of the modules that import this file would pay for urllib.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers=dict(headers or {}))
+    # The app answers on this host: a proxy from the environment must not stand in between.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with _opener().open(request, timeout=timeout) as answer:
+        with opener.open(request, timeout=timeout) as answer:
             return answer.status, answer.read(MAX_BYTES).decode("utf-8", "replace"), ""
     except urllib.error.HTTPError as exc:
         body = exc.read(MAX_BYTES).decode("utf-8", "replace") if exc.fp else ""
