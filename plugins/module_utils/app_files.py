@@ -10,6 +10,7 @@ bounded. Kept free of Ansible imports so that the tests can drive it directly.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import time
@@ -37,7 +38,7 @@ def _open(path, flags, mode=0o644):
         raise
 
 
-def _regular(fd, path):
+def _regular(fd, path, owner=None):
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         raise UnsafeFile(path, "is not a regular file")
@@ -45,14 +46,19 @@ def _regular(fd, path):
     # to a root-only file, where the kernel allows one).
     if info.st_nlink > 1:
         raise UnsafeFile(path, "has %d hard links; the role reads it only with one" % info.st_nlink)
+    if owner is not None and info.st_uid != owner:
+        raise UnsafeFile(path, "is not a file of the deploying user")
     return info
 
 
-def read_regular(path, max_bytes, offset=0):
-    """Up to max_bytes of a regular file, from offset. FileNotFoundError if it is absent."""
+def read_regular(path, max_bytes, offset=0, owner=None, tail=False):
+    """Up to max_bytes of a regular file (of the user `owner`, if given), from offset, or its
+    last max_bytes with tail. FileNotFoundError if it is absent."""
     fd = _open(path, os.O_RDONLY)
     try:
-        _regular(fd, path)
+        info = _regular(fd, path, owner)
+        if tail:
+            offset = max(0, info.st_size - max_bytes)
         if offset:
             os.lseek(fd, offset, os.SEEK_SET)
         chunks, left = [], max_bytes
@@ -63,6 +69,24 @@ def read_regular(path, max_bytes, offset=0):
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def sha256(path):
+    """The SHA-256 of a regular file, never read through a link or from a FIFO; '' for anything
+    else, or nothing. Hard links are allowed: a source tree or a release may be made of them."""
+    try:
+        fd = _open(path, os.O_RDONLY)
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: os.read(fd, 1 << 16), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
     finally:
         os.close(fd)
 

@@ -12,7 +12,6 @@ Pure functions over paths, each taking check_mode; no Ansible import, so tests d
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import pwd
@@ -23,7 +22,7 @@ import subprocess
 import tempfile
 import time
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import source_tree
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files, source_tree
 
 RECORD = ".wsgi-deploy-live.json"
 # Written into a virtualenv once everything the deploy asked for is installed in it.
@@ -57,47 +56,19 @@ def _link_name(path, parent):
 def _open_own_file(path, max_bytes):
     """Read a regular file that the deploying user owns, never through a symlink or a FIFO."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = app_files.read_regular(path, max_bytes + 1, owner=os.geteuid())
+    except FileNotFoundError:
+        return None
+    except app_files.UnsafeFile as exc:
+        raise ReleaseError(str(exc))
     except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        if exc.errno == errno.ELOOP:
-            raise ReleaseError("%s is a symlink, which the role never follows" % path)
         raise ReleaseError("cannot read %s: %s" % (path, exc.strerror))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-            raise ReleaseError("%s is not a regular file of the deploying user" % path)
-        chunks, left = [], max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > max_bytes:
-            raise ReleaseError("%s is larger than %d bytes" % (path, max_bytes))
-        return data
-    finally:
-        os.close(fd)
+    if len(data) > max_bytes:
+        raise ReleaseError("%s is larger than %d bytes" % (path, max_bytes))
+    return data
 
 
-def file_sha256(path):
-    """The SHA-256 of a regular file (not followed through a symlink), or '' if it is absent."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return ""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: os.read(fd, 1 << 16), b""):
-            digest.update(chunk)
-        return digest.hexdigest()
-    finally:
-        os.close(fd)
+file_sha256 = app_files.sha256
 
 
 def read_record(root):
@@ -465,17 +436,9 @@ def log_tail(path, lines=15, max_bytes=1 << 16):
     """The last lines of a log that the app's user may own: read as a regular file only, never
     through a symlink, never from a FIFO (which would block), at most max_bytes of it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = app_files.read_regular(path, max_bytes, tail=True)
     except OSError:
         return []
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return []
-        os.lseek(fd, max(0, info.st_size - max_bytes), os.SEEK_SET)
-        data = os.read(fd, max_bytes)
-    finally:
-        os.close(fd)
     return data.decode("utf-8", "replace").splitlines()[-lines:]
 
 

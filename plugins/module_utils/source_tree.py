@@ -12,6 +12,8 @@ import os
 import re
 import stat
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
+
 # What rsync's pattern syntax allows that this reading does not follow for certain: character
 # classes, escapes, rule prefixes ("+ " includes, "!" clears the rules before it).
 _UNCERTAIN = re.compile(r"[\[\]\\]|^[-+!]")
@@ -100,23 +102,6 @@ def _entries(top, excludes):
         pending.extend(reversed(subdirs))
 
 
-def _content_sha256(path):
-    """The SHA-256 of a regular file; a file swapped since it was listed counts as its new kind."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        return "unreadable:%d" % exc.errno
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "not a regular file"
-        content = hashlib.sha256()
-        for chunk in iter(lambda: os.read(fd, 1 << 16), b""):
-            content.update(chunk)
-        return content.hexdigest()
-    finally:
-        os.close(fd)
-
-
 def tree_digest(top, patterns=()):
     top = str(top)
     if not os.path.isdir(top):
@@ -128,7 +113,8 @@ def tree_digest(top, patterns=()):
         mode = info.st_mode
         path = os.path.join(top, relpath)
         if stat.S_ISREG(mode):
-            detail = _content_sha256(path)
+            # A file swapped since it was listed counts as empty: its mode is in the record too.
+            detail = app_files.sha256(path)
         elif stat.S_ISLNK(mode):
             detail = os.readlink(path)
         else:

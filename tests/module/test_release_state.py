@@ -93,7 +93,7 @@ def test_a_record_that_is_a_symlink_is_never_followed_nor_trusted(root, tmp_path
     os.symlink(str(forged), os.path.join(root, releases.RECORD))
     seen = releases.inspect(root, "D1", "v1", {path: sha})
     assert seen["unchanged"] is False and seen["record"] == {}
-    assert "is a symlink, which the role never follows" in seen["reasons"][0]
+    assert "is a symlink, which is never followed" in seen["reasons"][0]
     releases.record(root, "D1", "v1", {path: sha})
     assert not os.path.islink(os.path.join(root, releases.RECORD)), "the record replaced the link"
     assert json.loads(forged.read_text())["digest"] == "D1" and "prepared" not in forged.read_text()
