@@ -47,6 +47,7 @@ CASES = [
      "overlap: give each once, and neither inside another"),
     ({"wsgi_deploy_shared_files": ["main.py"]}, "exists in wsgi_deploy_src: the release would replace it"),
     ({"wsgi_deploy_shared_dirs": ["main.py"]}, "is a file in wsgi_deploy_src; a shared directory would replace it"),
+    ({"wsgi_deploy_before_reload_tasks": "/nonexistent/migrate.yml"}, "wsgi_deploy_before_reload_tasks must name a tasks file"),
     ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/tmp"}, "wsgi_deploy_pidfile"),
 ]
