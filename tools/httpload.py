@@ -78,7 +78,7 @@ class Load(object):
                     status = response.status
             except urllib.error.HTTPError as exc:
                 status, body = exc.code, ""
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 (any failure is a failed request, and the client goes on)
                 status, body = None, type(exc).__name__ + ": " + str(exc)[:80]
             with self._lock:
                 if status == 200:

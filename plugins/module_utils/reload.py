@@ -58,8 +58,9 @@ def read_pidfile(path):
     return int(text)
 
 
-def find_master(server, pidfile):
-    """The (pid, start) identity of the server's master, or a ReloadError saying why not."""
+def find_master(server, pidfile, master_path=None):
+    """The (pid, start) identity of the server's master, or a ReloadError saying why not. With
+    master_path, a master whose command line does not name it (its config file) runs another app."""
     pid = read_pidfile(pidfile)
     try:
         ident = procs.identity(pid)
@@ -80,6 +81,12 @@ def find_master(server, pidfile):
         raise ReloadError(
             "pidfile %s names PID %d, a %s worker whose master is PID %d; point the pidfile "
             "at the master" % (pidfile, pid, server, parent), master_pid=pid, foreign=True)
+    if master_path and not any(master_path in word for word in procs.argv(pid)):
+        # The pidfile is the app's user's to write: it may name a master of another app.
+        raise ReloadError(
+            "pidfile %s names PID %d, a %s master whose command line does not name %s: it runs another "
+            "app, and was not signalled" % (pidfile, pid, server, master_path),
+            master_pid=pid, running=False, foreign=True)
     return ident
 
 
@@ -103,7 +110,7 @@ def _config_mentions(pid, text):
 
 def find_server(params):
     if params.get("pidfile"):
-        return find_master(params["server"], params["pidfile"])
+        return find_master(params["server"], params["pidfile"], params.get("master_path"))
     if params["server"] == "uwsgi" and params.get("reload_file"):
         return locate_uwsgi_master(params["reload_file"])
     raise ReloadError("a pidfile is needed to find the %s master" % params["server"])

@@ -144,6 +144,12 @@ options:
     description: With O(state=live), seconds to wait for the reload to end before failing.
     type: float
     default: 120
+  master_path:
+    description:
+      - A path, such as the server's config file, that its master's command line must name. A
+        master that the pidfile names but whose command line does not is taken for another app's,
+        and is never signalled.
+    type: path
   reload_file:
     description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
     type: path
@@ -602,6 +608,7 @@ def main():
             "server": {"type": "str", "choices": ["gunicorn", "uwsgi"]},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
+            "master_path": {"type": "path"},
             "unit": {"type": "str"},
             "dest": {"type": "path"},
             "exclude": {"type": "list", "elements": "str", "default": []},

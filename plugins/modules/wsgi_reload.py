@@ -44,6 +44,12 @@ options:
       - Without it, the uWSGI master is the only one running whose command line or ini file
         names O(reload_file).
     type: path
+  master_path:
+    description:
+      - A path, such as the server's config file, that its master's command line must name. A
+        master that the pidfile names but whose command line does not is taken for another app's,
+        and is never signalled.
+    type: path
   reload_file:
     description:
       - The C(touch-chain-reload) path of uWSGI. Required for O(method=chain), which is what
@@ -271,6 +277,7 @@ def main():
             "server": {"type": "str", "required": True, "choices": ["gunicorn", "uwsgi"]},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
+            "master_path": {"type": "path"},
             "log_file": {"type": "path"},
             "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
             "fifo_file": {"type": "path"},

@@ -12,7 +12,7 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_fi
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
-    ReloadError, _write_fifo, read_pidfile, trigger)
+    ReloadError, _write_fifo, read_pidfile, reload_server, trigger)
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import MAX_POLL_BYTES, LogWatcher
 
 SECRET = "4242\nroot:$6$only-root-reads-this\n"
@@ -178,3 +178,20 @@ def test_a_signal_goes_only_to_the_process_that_was_checked():
         if sleeper.poll() is None:
             sleeper.kill()
             sleeper.wait()
+
+
+def test_a_pidfile_naming_another_apps_master_gets_it_no_signal(gunicorn, tmp_path):
+    # The app's user writes the PID of another app's live gunicorn master into its pidfile.
+    pidfile = tmp_path / "run" / "server.pid"
+    pidfile.parent.mkdir()
+    pidfile.write_text("%d\n" % gunicorn.proc.pid)
+    workers = gunicorn.worker_pids()
+    params = dict(gunicorn.params(), pidfile=str(pidfile), master_path="/srv/shop/etc/gunicorn.conf.py")
+    with pytest.raises(ReloadError) as raised:
+        reload_server(params)
+    assert "does not name /srv/shop/etc/gunicorn.conf.py: it runs another app, and was not signalled" in raised.value.msg
+    assert raised.value.facts["foreign"] is True
+    assert gunicorn.worker_pids() == workers, "the other app's master was signalled"
+    # Named by its own config, the same master is this app's.
+    own = dict(gunicorn.params(), master_path=os.path.join(gunicorn.base, "gunicorn.conf.py"))
+    assert reload_server(own)["reloaded"] is True

@@ -31,3 +31,28 @@ def test_shared_paths_are_linked_into_every_release_and_keep_their_content(deplo
     assert stat.S_IMODE(os.stat(os.path.join(shared, ".env")).st_mode) == 0o640
     assert get(app.port) == "hello v2"
 
+
+
+def test_the_app_user_cannot_swap_a_shared_directory_for_a_link_that_root_follows(deploy, tmp_path):
+    app = deploy("gunicorn")
+    app.run(check=True, **SHARED)
+    shared = os.path.join(app.root, "shared")
+    # shared/ and the parents of the shared paths are the deploying user's, not the app's.
+    for path in (shared, os.path.join(shared, "var")):
+        info = os.lstat(path)
+        assert info.st_uid == os.geteuid() and not info.st_mode & 0o022, path
+
+    # What the app's user could do where it owns the shared directory itself: put a link in its
+    # place, to a directory of someone else's, before a deploy that prepares the host again.
+    elsewhere = tmp_path / "someone-elses"
+    elsewhere.mkdir()
+    os.chown(elsewhere, 12345, 12345)
+    uploads = os.path.join(shared, "uploads")
+    os.rename(uploads, uploads + ".moved")
+    os.symlink(str(elsewhere), uploads)
+    os.remove(os.path.join(app.root, ".wsgi-deploy-live.json"))  # Prepare runs again
+
+    run = app.run(**SHARED)
+
+    assert os.stat(elsewhere).st_uid == 12345, "root followed the link and chowned its target"
+    assert run.returncode != 0 and "already exists as a link" in run.stdout, run.stdout[-3000:]
