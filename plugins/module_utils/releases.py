@@ -68,11 +68,14 @@ def _open_own_file(path, max_bytes):
     return data
 
 
-file_sha256 = app_files.sha256
-
-
 def read_record(root):
-    data = _open_own_file(os.path.join(root, RECORD), RECORD_MAX_BYTES)
+    return _read_json(os.path.join(root, RECORD))
+
+
+def _read_json(path):
+    """A record the role wrote: {} when there is none or it is not JSON; ReleaseError when the
+    path is not a regular file of the deploying user."""
+    data = _open_own_file(path, RECORD_MAX_BYTES)
     if data is None:
         return {}
     try:
@@ -119,7 +122,7 @@ def vouched(root, record):
     now = live(root)
     files = record.get("files")
     return (bool(now["release"]) and record.get("release") == now["release"] and record.get("venv") == now["venv"]
-            and isinstance(files, dict) and all(file_sha256(path) == sha for path, sha in files.items()))
+            and isinstance(files, dict) and all(app_files.sha256(path) == sha for path, sha in files.items()))
 
 
 def differences(root, record, digest, venv, files):
@@ -135,7 +138,7 @@ def differences(root, record, digest, venv, files):
     if record.get("venv") != now["venv"] or now["venv"] != venv:
         found.append("the virtualenv differs from the recorded one")
     for path, sha in sorted(files.items()):
-        if file_sha256(path) != sha:
+        if app_files.sha256(path) != sha:
             found.append("%s differs from what these inputs make" % path)
     return found
 
@@ -152,7 +155,7 @@ def inspect(root, digest="", venv="", files=None):
         record, reasons, trusted = {}, [exc.msg], False
     return {"user": deploying_user(), "live": live(root), "record": record, "vouched": trusted,
             "venv_ready": venv_ready(root, venv), "unchanged": not reasons, "reasons": reasons,
-            "files_matching": sorted(path for path, sha in files.items() if file_sha256(path) == sha)}
+            "files_matching": sorted(path for path, sha in files.items() if app_files.sha256(path) == sha)}
 
 
 def dest_record_path(dest):
@@ -172,11 +175,9 @@ def inspect_dest(dest, digest, exclude):
     when it also still holds what it held then. Logs or a pidfile inside it, unless excluded,
     change it all the time: such a deploy then syncs, and reloads only if the sync changed code."""
     try:
-        data = _open_own_file(dest_record_path(dest), RECORD_MAX_BYTES)
-        record = json.loads(data.decode("utf-8")) if data else {}
-    except (ReleaseError, ValueError):
+        record = _read_json(dest_record_path(dest))
+    except ReleaseError:
         record = {}
-    record = record if isinstance(record, dict) else {}
     trusted = bool(record) and record.get("digest") == digest
     if not record:
         reasons = ["no deploy recorded as live"]
@@ -196,10 +197,9 @@ def record_dest(dest, digest, exclude, check_mode=False):
     wanted = {"digest": digest, "dest": _dest_snapshot(dest, exclude)}
     path = dest_record_path(dest)
     try:
-        data = _open_own_file(path, RECORD_MAX_BYTES)
-        if data and json.loads(data.decode("utf-8")) == wanted:
+        if _read_json(path) == wanted:
             return False
-    except (ReleaseError, ValueError):
+    except ReleaseError:
         # Not a record the role wrote, or a link: replaced by one that is, never followed.
         pass
     if not check_mode:
@@ -230,7 +230,7 @@ def record(root, digest, venv, files, prepared="", release="", check_mode=False)
         raise ReleaseError("the live release changed while this deploy ran (%s with virtualenv %s, not %s with %s): "
                            "nothing was recorded" % (now["release"], now["venv"], release, venv))
     wanted = {"digest": digest, "release": now["release"], "venv": now["venv"],
-              "files": {path: file_sha256(path) for path in sorted(files)}, "prepared": prepared}
+              "files": {path: app_files.sha256(path) for path in sorted(files)}, "prepared": prepared}
     try:
         if read_record(root) == wanted:
             return False

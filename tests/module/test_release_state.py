@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files, releases
 
 
 def make_release(root, name, venv="v1", key="k1", files=None):
@@ -43,7 +43,7 @@ def root(tmp_path):
 
 def config(root):
     path = os.path.join(root, "etc", "gunicorn.conf.py")
-    return path, releases.file_sha256(path)
+    return path, app_files.sha256(path)
 
 
 def test_a_recorded_deploy_is_unchanged_while_everything_it_made_is_still_live(root):
