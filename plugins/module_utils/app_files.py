@@ -51,12 +51,26 @@ def _regular(fd, path, owner=None):
     return info
 
 
-def read_regular(path, max_bytes, offset=0, owner=None, tail=False):
+def readable_by(info, uid, gids):
+    """Whether the mode bits of a file's stat let the user uid (in the groups gids) read it."""
+    if uid == 0:
+        return True
+    if info.st_uid == uid:
+        return bool(info.st_mode & stat.S_IRUSR)
+    if info.st_gid in gids:
+        return bool(info.st_mode & stat.S_IRGRP)
+    return bool(info.st_mode & stat.S_IROTH)
+
+
+def read_regular(path, max_bytes, offset=0, owner=None, tail=False, reader=None):
     """Up to max_bytes of a regular file (of the user `owner`, if given), from offset, or its
-    last max_bytes with tail. FileNotFoundError if it is absent."""
+    last max_bytes with tail. FileNotFoundError if it is absent. With reader, (uid, gids), only
+    a file that user may read by its mode: root never reads for a process what it could not."""
     fd = _open(path, os.O_RDONLY)
     try:
         info = _regular(fd, path, owner)
+        if reader is not None and not readable_by(info, *reader):
+            raise UnsafeFile(path, "is not readable by uid %d, which named it" % reader[0])
         if tail:
             offset = max(0, info.st_size - max_bytes)
         if offset:

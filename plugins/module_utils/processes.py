@@ -28,6 +28,22 @@ def stat_fields(pid):
     return raw[raw.rindex(")") + 2:].split()
 
 
+def credentials(pid):
+    """(effective uid, set of gids) of PID, from /proc/PID/status."""
+    uid, gids = None, set()
+    for line in _read("/proc/%d/status" % pid).splitlines():
+        key, colon, value = line.partition(":")
+        if not colon:
+            continue
+        if key == "Uid":
+            uid = int(value.split()[1])
+        elif key == "Gid":
+            gids.add(int(value.split()[1]))
+        elif key == "Groups":
+            gids.update(int(gid) for gid in value.split())
+    return uid, gids
+
+
 def identity(pid):
     """(pid, start time in clock ticks): survives PID reuse, unlike the PID alone."""
     return pid, int(stat_fields(pid)[19])
@@ -249,11 +265,17 @@ def cwd(pid):
 
 
 def command_line(pid):
-    """(argv, cwd) of PID, or None when it has gone or they cannot be read."""
+    """(argv, cwd) of PID, or None when it has gone or they cannot be read. The cwd link of
+    another user's process is read as that user where root may not (in a container)."""
     try:
-        return argv(pid), cwd(pid)
+        words = argv(pid)
     except (ProcessGone, OSError):
         return None
+    try:
+        where = _as_owner_of(pid, cwd)
+    except ProcessGone:
+        return None
+    return None if where is None else (words, where)
 
 
 def executable(pid):

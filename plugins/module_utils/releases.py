@@ -30,6 +30,9 @@ VENV_COMPLETE = ".wsgi-deploy-complete"
 VENV_MARKER = ".wsgi-deploy-venv"
 # Written into a release: the digest of what it holds (source and shared paths).
 RELEASE_MARKER = ".wsgi-deploy-release"
+# Written into a release once it answered its health check as the live one: a rollback goes
+# back only to such a release, never to one that a failed or cut-off deploy left.
+WENT_LIVE_MARKER = ".wsgi-deploy-went-live"
 PARTIAL = ".partial"
 RECORD_MAX_BYTES = 1 << 16
 LOCK_POLL_SECONDS = 0.2
@@ -109,6 +112,32 @@ def live(root):
             "venv": _link_name(os.path.join(root, "venv"), "venvs")}
 
 
+def complete_releases(root):
+    """The names of the complete releases, oldest first (names sort by time)."""
+    releases_dir = os.path.join(root, "releases")
+    return [name for name in _entries(releases_dir)
+            if not name.endswith(PARTIAL) and os.path.isdir(os.path.join(releases_dir, name))
+            and not os.path.islink(os.path.join(releases_dir, name))]
+
+
+def went_live_releases(root):
+    """The complete releases that answered their health check as the live one, oldest first."""
+    return [name for name in complete_releases(root)
+            if _marker(os.path.join(root, "releases", name, WENT_LIVE_MARKER))]
+
+
+def mark_went_live(root, release, check_mode=False):
+    """Note in the live release that it answered as the live one. Returns whether it was new."""
+    if live(root)["release"] != release or not release:
+        raise ReleaseError("the live release is no longer %s: it was not marked as gone live" % release)
+    path = os.path.join(root, "releases", release, WENT_LIVE_MARKER)
+    if _marker(path):
+        return False
+    if not check_mode:
+        _write_atomically(path, (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "\n").encode("utf-8"))
+    return True
+
+
 def venv_ready(root, venv):
     return bool(venv) and os.path.isfile(os.path.join(root, "venvs", venv, VENV_COMPLETE))
 
@@ -154,6 +183,7 @@ def inspect(root, digest="", venv="", files=None):
         # Not a record the role wrote: no deploy is vouched for, and the next record replaces it.
         record, reasons, trusted = {}, [exc.msg], False
     return {"user": deploying_user(), "live": live(root), "record": record, "vouched": trusted,
+            "releases": complete_releases(root), "went_live": went_live_releases(root),
             "venv_ready": venv_ready(root, venv), "unchanged": not reasons, "reasons": reasons,
             "files_matching": sorted(path for path, sha in files.items() if app_files.sha256(path) == sha)}
 
@@ -259,11 +289,10 @@ def plan_prune(root, keep):
     virtualenv that a kept release names (a rollback to it must find it)."""
     now = live(root)
     releases_dir = os.path.join(root, "releases")
-    names = [name for name in _entries(releases_dir)
-             if os.path.isdir(os.path.join(releases_dir, name))
-             and not os.path.islink(os.path.join(releases_dir, name))]
-    partial = [name for name in names if name.endswith(PARTIAL)]
-    complete = [name for name in names if not name.endswith(PARTIAL)]
+    partial = [name for name in _entries(releases_dir)
+               if name.endswith(PARTIAL) and os.path.isdir(os.path.join(releases_dir, name))
+               and not os.path.islink(os.path.join(releases_dir, name))]
+    complete = complete_releases(root)
     old = complete[:-keep] if keep > 0 else list(complete)
     remove = [name for name in old + partial if name != now["release"]]
     kept = [name for name in complete if name not in remove]

@@ -81,13 +81,33 @@ def find_master(server, pidfile, master_path=None):
         raise ReloadError(
             "pidfile %s names PID %d, a %s worker whose master is PID %d; point the pidfile "
             "at the master" % (pidfile, pid, server, parent), master_pid=pid, foreign=True)
-    if master_path and not any(master_path in word for word in procs.argv(pid)):
+    if master_path and not _master_names(pid, master_path):
         # The pidfile is the app's user's to write: it may name a master of another app.
         raise ReloadError(
-            "pidfile %s names PID %d, a %s master whose command line does not name %s: it runs another "
-            "app, and was not signalled" % (pidfile, pid, server, master_path),
+            "pidfile %s names PID %d, a %s master whose command line, working directory, config and "
+            "environment do not name %s: it runs another app, and was not signalled" % (pidfile, pid, server, master_path),
             master_pid=pid, running=False, foreign=True)
     return ident
+
+
+def _master_names(pid, path):
+    """Whether the master PID is this app's: its command line, its working directory, a config file
+    its command line names (read as its own user could) or its environment names path."""
+    try:
+        if any(path in word for word in procs.argv(pid)):
+            return True
+    except procs.ProcessGone:
+        return False
+    launch = procs.command_line(pid)
+    if launch is None:
+        return False
+    words, cwd = launch
+    inside = path.rstrip("/") + "/"
+    if cwd and (cwd == path.rstrip("/") or cwd.startswith(inside)):
+        return True
+    if any(path in value for value in procs.environ(pid).values()):
+        return True
+    return config.mentions(words, cwd or "/", path, _master_read(pid))
 
 
 def locate_uwsgi_master(reload_file):
@@ -105,7 +125,16 @@ def locate_uwsgi_master(reload_file):
 def _config_mentions(pid, text):
     """Whether PID's command line, or a config file named on it, mentions text."""
     launch = procs.command_line(pid)
-    return launch is not None and config.mentions(*launch, text=text, read=config.read_text)
+    return launch is not None and config.mentions(*launch, text=text, read=_master_read(pid))
+
+
+def _master_read(pid):
+    """How to read the config files PID's command line names: only those its own user may read.
+    Any user can start a process that names a root-only file; root reads nothing for it."""
+    try:
+        return config.reader_for(procs.credentials(pid))
+    except (procs.ProcessGone, OSError, ValueError, IndexError):
+        return lambda path: ""
 
 
 def find_server(params):
@@ -191,7 +220,7 @@ def _check_server_config(plan):
     words, cwd = launch
     env = procs.environ(pid)
     if plan["method"] == "hup":
-        if config.gunicorn_preload(words, cwd, env, config.read_text):
+        if config.gunicorn_preload(words, cwd, env, _master_read(pid)):
             raise ReloadError(
                 "gunicorn (master PID %d) runs with preload_app on: a HUP forks the new workers "
                 "from the master's copy of the app, so they would keep serving the old code. "
@@ -200,7 +229,7 @@ def _check_server_config(plan):
     if plan["server"] != "uwsgi":
         return
     try:
-        options = config.uwsgi_options(words, cwd, config.read_text)
+        options = config.uwsgi_options(words, cwd, _master_read(pid))
     except (OSError, UnicodeDecodeError):
         return  # an ini it cannot read: unknown, not refused
     if env.get("UWSGI_LAZY_APPS"):

@@ -113,7 +113,13 @@ def mentions(argv, cwd, text, read):
     return False
 
 
-def read_text(path):
+def read_text(path, reader=None):
     """A config file named on a server's command line, which its user may own: a regular file
-    only, never through a symlink or from a FIFO, at most MAX_CONFIG_BYTES of it."""
-    return app_files.read_regular(path, MAX_CONFIG_BYTES).decode("utf-8")
+    only, never through a symlink or from a FIFO, at most MAX_CONFIG_BYTES of it; with reader
+    (uid, gids), only one that the server's user may read itself."""
+    return app_files.read_regular(path, MAX_CONFIG_BYTES, reader=reader).decode("utf-8")
+
+
+def reader_for(credentials):
+    """read_text as the user of a process with these (uid, gids) could read."""
+    return lambda path: read_text(path, reader=credentials)

@@ -17,8 +17,10 @@ description:
     does; with O(unit), the main PID systemd knows for that unit.
   - O(state=inspected) refuses, changing nothing, a server the deploy cannot reach safely. A pidfile
     that names a live process that is not the master; a systemd O(unit) whose master cannot be found,
-    or without root; a server set up by hand (O(dest)) that is not running, or whose O(dest) is not a
-    directory; an O(app_user) other than its own user without root.
+    or without root; a server set up by hand (O(dest)) that is not running, whose O(dest) is not a
+    directory, or, with O(method), that the reload by O(method) cannot work on (checked as
+    M(graceful.wsgi_deploy.wsgi_reload) checks before it reloads); an O(app_user) other than its own
+    user without root.
   - With O(lock), O(state=inspected) also takes the deploy lock when the live deploy is not the deploy
     of O(digest) (a deploy with something to do), as O(state=locked) does, unless the server's
     pidfile names a process that is not its master. If, under the lock, the deploy that held it
@@ -36,6 +38,9 @@ description:
     if it fails. Then it points C(venv) at C(venvs/VENV), then C(current) at C(releases/RELEASE),
     each by renaming a new symlink over the old one, so that the server never sees a missing link.
     A link that already points there is left alone.
+  - O(state=live) with O(switch) first completes, checks and switches to the release as O(state=switched)
+    does; a failure there reloads nothing and returns C(before_switch=true). A deploy whose running
+    server needs no other step between the switch and the reload saves a call this way.
   - O(state=live) makes the switched release live, in one call. With O(reload), it reloads O(server)
     by O(method) and waits for the server's own end, as M(graceful.wsgi_deploy.wsgi_reload) does.
     With O(health_url), it then asks the app until it answers as expected, and fails saying what it
@@ -101,8 +106,16 @@ options:
     description: A digest of how the host was prepared (user, directories, packages), kept in the record.
     type: str
     default: ""
+  switch:
+    description:
+      - With O(state=live), first do what O(state=switched) does with the same options (O(release),
+        O(release_key), O(venv), O(shared), O(check)), then make the release live.
+    type: bool
+    default: false
   release:
-    description: The name of a release in C(releases/), for O(state=switched) and O(state=recorded).
+    description:
+      - The name of a release in C(releases/), for O(state=switched) and O(state=recorded).
+      - With O(state=live), the release the record names, and with O(switch) the one to switch to.
     type: str
     default: ""
   shared:
@@ -131,11 +144,13 @@ options:
     type: bool
     default: false
   method:
-    description: With O(state=live), the reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
+    description:
+      - With O(state=live), the reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
+      - With O(state=inspected) and O(dest), the method whose preconditions the server set up by hand must meet.
     type: str
     choices: [hup, usr2, chain, full, fifo, workers]
   fifo_file:
-    description: With O(state=live), the C(master-fifo) of uWSGI, for O(method=fifo) and O(method=workers).
+    description: With O(state=live), or O(state=inspected) with O(method), the C(master-fifo) of uWSGI, for O(method=fifo) and O(method=workers).
     type: path
   expected_workers:
     description: With O(state=live), how many workers gunicorn runs once reloaded; as many as before when omitted.
@@ -146,9 +161,11 @@ options:
     default: 120
   master_path:
     description:
-      - A path, such as the server's config file, that its master's command line must name. A
-        master that the pidfile names but whose command line does not is taken for another app's,
-        and is never signalled.
+      - A path that the master must name, such as the server's config file or the app's directory.
+        It must be in the master's command line, in a config file named there (read only as the
+        master's own user could read it), in its environment, or be its working directory or one
+        above it. A master that the pidfile names but that names no such path is taken for another
+        app's, and is never signalled.
     type: path
   reload_file:
     description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
@@ -196,7 +213,7 @@ options:
     description:
       - With O(state=inspected), a log whose last lines to report, read only as a regular file,
         never through a symlink or from a FIFO.
-      - With O(state=live), the server's log, read as M(graceful.wsgi_deploy.wsgi_reload) reads it.
+      - With O(state=live), or O(state=inspected) with O(method), the server's log, read as M(graceful.wsgi_deploy.wsgi_reload) reads it.
     type: path
 extends_documentation_fragment:
   - graceful.wsgi_deploy.health
@@ -247,6 +264,25 @@ EXAMPLES = r"""
     check_user: shop
     check_cwd: /srv/shop
 
+- name: Go live | Complete, check and switch to the release, reload, check that it answers, record, prune, unlock
+  graceful.wsgi_deploy.wsgi_release:
+    state: live
+    switch: true
+    root: /srv/shop
+    release: 20261128T120000000000Z
+    release_key: "{{ source_digest }}"
+    venv: 3f2a9c0d1e4b
+    check: [/srv/shop/venvs/3f2a9c0d1e4b/bin/python, -c, import shop.wsgi]
+    check_user: shop
+    reload: true
+    server: gunicorn
+    method: hup
+    pidfile: /srv/shop/run/server.pid
+    health_url: http://127.0.0.1:8000/
+    digest: "{{ inputs_digest }}"
+    keep: 5
+    lock: /srv/shop/.deploy.lock
+
 - name: Prune | Keep the newest five releases
   graceful.wsgi_deploy.wsgi_release:
     state: pruned
@@ -266,6 +302,18 @@ live:
   returned: state=inspected, and state=locked with O(root) when the lock was taken
   type: dict
   sample: {release: 20261128T082745123456Z, release_key: 9b1c0e7d2a4f, venv: 3f2a9c0d1e4b}
+releases:
+  description: The complete releases in C(releases/), oldest first.
+  returned: state=inspected, and state=locked with O(root) when the lock was taken
+  type: list
+  elements: str
+went_live:
+  description:
+    - The releases that answered their health check as the live one, oldest first. O(state=live)
+      with O(root) and O(digest) marks the live release so once it answered.
+  returned: state=inspected, and state=locked with O(root) when the lock was taken
+  type: list
+  elements: str
 venv_ready:
   description: Whether the virtualenv O(venv) exists and was completed by a deploy.
   returned: state=inspected
@@ -340,13 +388,19 @@ holder:
   type: dict
 built:
   description: Whether the release O(release) was completed from its C(.partial) copy.
-  returned: state=switched
+  returned: state=switched, and state=live with O(switch)
   type: bool
 switched:
-  description: The links that now point elsewhere, C(venv) and C(current), in that order.
-  returned: state=switched
+  description:
+    - The links that now point elsewhere, C(venv) and C(current), in that order.
+    - With O(state=live) and O(switch), also in a failed result, so that the caller knows what to switch back.
+  returned: state=switched, and state=live with O(switch)
   type: list
   elements: str
+before_switch:
+  description: True when O(state=live) with O(switch) failed before it switched anything, and so reloaded nothing.
+  returned: failure of state=live with O(switch), before the switch
+  type: bool
 reloaded:
   description:
     - Whether the server was reloaded and its reload ended well; with it, the facts that
@@ -378,6 +432,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server, server_status
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import prepare as prepare_reload
 
 CHECK_SECONDS = 300
 
@@ -439,6 +494,13 @@ def _refusals(params, result):
         if params["server"] and not status.get("running"):
             found.append("the %s set up by hand is not running, and the role does not start a server it does "
                          "not manage: %s." % (params["server"], status.get("reason")))
+        elif params["server"] and params["method"]:
+            # Its code is synced in place: a reload found impossible after the sync would leave
+            # new code on disk and old code served.
+            try:
+                prepare_reload(dict(params, timeout=params["reload_timeout"]))
+            except ReloadError as exc:
+                found.append("the %s set up by hand cannot be reloaded by %s: %s." % (params["server"], params["method"], exc.msg))
         if not result.get("dest_is_dir"):
             found.append("wsgi_deploy_dest %s is not a directory: a server set up by hand already imports its "
                          "app from there." % params["dest"])
@@ -509,34 +571,52 @@ def inspected(module, params):
     return dict(result, changed=False)
 
 
-def _run_check(module, params):
+def _run_check(module, params, **failed):
     """Run the release's check (its app imported as the server will) as the app's user."""
     argv = params["check"]
     try:
         user = pwd.getpwnam(params["check_user"]) if params["check_user"] else pwd.getpwuid(os.geteuid())
     except KeyError:
-        module.fail_json(msg="no user %s to check the release as" % params["check_user"])
+        module.fail_json(msg="no user %s to check the release as" % params["check_user"], **failed)
     try:
         code, tail = releases.run_as(argv, user, params["check_cwd"] or "/", CHECK_SECONDS)
     except OSError as exc:
-        module.fail_json(msg="the new release's check %s did not run: %s" % (" ".join(argv), exc))
+        module.fail_json(msg="the new release's check %s did not run: %s" % (" ".join(argv), exc), **failed)
     if code != 0:
         how = "took longer than %ds" % CHECK_SECONDS if code is None else "exit %d" % code
         module.fail_json(msg="the new release's app failed its check as user %s (%s): %s"
                          % (user.pw_name, how, " ".join(argv)), rc=code, stderr="\n".join(tail),
-                         stderr_lines=tail)
+                         stderr_lines=tail, **failed)
 
 
-def went_live(module, params):
-    """Reload onto the switched release, check that the app answers, then record, prune, unlock."""
+def switched_to(module, params, before_switch=False):
+    """Complete the synced release if asked, check it, point venv and current at it.
+    A failure before anything was switched says so (before_switch) when the caller goes live next."""
+    failed = {"before_switch": True, "switched": []} if before_switch else {}
+    _check_names(module, params, **failed)
+    built = False
+    if params["release_key"]:
+        if not (params["release"] and params["venv"]):
+            module.fail_json(msg="a release to complete (release_key given) needs its name in release "
+                                 "and its virtualenv in venv", **failed)
+        built = releases.build(params["root"], params["release"], params["release_key"],
+                               params["venv"], params["shared"], module.check_mode)
+    if params["check"] and not module.check_mode:
+        _run_check(module, params, **failed)
+    return built, releases.switch(params["root"], params["release"], params["venv"], module.check_mode)
+
+
+def went_live(module, params, switched):
+    """Reload onto the switched release, check that the app answers, then record, prune, unlock.
+    What the switch before it did (switched) is in every result, failed or not."""
     check = module.check_mode
-    facts = {"changed": False, "reloaded": False}
+    facts = dict(switched, changed=False, reloaded=False)
     if params["reload"]:
         reload_params = dict(params, timeout=params["reload_timeout"])
         try:
-            facts = reload_server(reload_params, check_mode=check)
+            facts = dict(switched, **reload_server(reload_params, check_mode=check))
         except ReloadError as exc:
-            module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
+            module.fail_json(msg=exc.msg, reloaded=False, **dict(switched, **exc.facts))
     if params["health_url"] and not check:
         answer = facts["health"] = health.ask(params)
         if answer["problem"]:
@@ -554,6 +634,7 @@ def went_live(module, params):
         try:
             facts["recorded"] = releases.record(params["root"], params["digest"], params["venv"], params["files"],
                                                 params["prepared"], params["release"], check)
+            releases.mark_went_live(params["root"], params["release"] or releases.live(params["root"])["release"])
             if params["keep"] is not None:
                 plan = releases.prune(params["root"], params["keep"], check)
                 facts["removed"] = plan["releases"] + plan["venvs"]
@@ -575,16 +656,17 @@ def _seconds(value):
     return ("%g" % value) if value is not None else "0"
 
 
-def _check_names(module, params):
+def _check_names(module, params, **failed):
     """A release or virtualenv name is one directory entry, never a path out of its parent."""
     for key in ("release", "venv"):
         name = params[key]
         if name and (name in (".", "..") or "/" in name or "\0" in name or name.endswith(releases.PARTIAL)):
-            module.fail_json(msg="%s must be the name of a directory in %ss/, not %r" % (key, key, name))
+            module.fail_json(msg="%s must be the name of a directory in %ss/, not %r" % (key, key, name), **failed)
     for relpath in params["shared"]:
         parts = relpath.strip("/").split("/")
         if relpath.startswith("/") or not relpath.strip("/") or ".." in parts:
-            module.fail_json(msg="each of shared must be a path inside the release, relative to it, not %r" % relpath)
+            module.fail_json(msg="each of shared must be a path inside the release, relative to it, not %r" % relpath,
+                             **failed)
 
 
 def main():
@@ -604,6 +686,7 @@ def main():
             "release_key": {"type": "str", "no_log": False},
             "keep": {"type": "int"},
             "release": {"type": "str", "default": ""},
+            "switch": {"type": "bool", "default": False},
             "shared": {"type": "list", "elements": "str", "default": []},
             "server": {"type": "str", "choices": ["gunicorn", "uwsgi"]},
             "pidfile": {"type": "path"},
@@ -630,6 +713,7 @@ def main():
             ("state", "recorded", ["root", "digest"]),
             ("state", "pruned", ["root", "keep"]),
             ("state", "switched", ["root"]),
+            ("switch", True, ["root"]),
             ("reload", True, ["server"]),
             ("method", "chain", ["reload_file"]),
             ("method", "fifo", ["fifo_file"]),
@@ -649,22 +733,20 @@ def main():
         if state == "unlocked":
             module.exit_json(changed=False, removed=[params["lock"]] if releases.drop_lock(params["lock"], check) else [])
         if state == "switched":
-            _check_names(module, params)
-            built = False
-            if params["release_key"]:
-                if not (params["release"] and params["venv"]):
-                    module.fail_json(msg="a release to complete (release_key given) needs its name in release "
-                                         "and its virtualenv in venv")
-                built = releases.build(params["root"], params["release"], params["release_key"],
-                                       params["venv"], params["shared"], check)
-            if params["check"] and not check:
-                _run_check(module, params)
-            switched = releases.switch(params["root"], params["release"], params["venv"], check)
+            built, switched = switched_to(module, params)
             module.exit_json(changed=built or bool(switched), built=built, switched=switched)
         if state == "live":
             if params["keep"] is not None and params["keep"] < 1:
                 module.fail_json(msg="keep must be at least 1, so that the live release stays; got %d" % params["keep"])
-            module.exit_json(**went_live(module, params))
+            facts = {}
+            if params["switch"]:
+                try:
+                    facts["built"], facts["switched"] = switched_to(module, params, before_switch=True)
+                except releases.ReleaseError as exc:
+                    module.fail_json(msg=exc.msg, before_switch=True, switched=[])
+            live = went_live(module, params, facts)
+            live["changed"] = live["changed"] or facts.get("built", False) or bool(facts.get("switched"))
+            module.exit_json(**live)
         changed = False
         if state == "recorded":
             changed = releases.record(params["root"], params["digest"], params["venv"], params["files"],

@@ -46,9 +46,11 @@ options:
     type: path
   master_path:
     description:
-      - A path, such as the server's config file, that its master's command line must name. A
-        master that the pidfile names but whose command line does not is taken for another app's,
-        and is never signalled.
+      - A path that the master must name, such as the server's config file or the app's directory.
+        It must be in the master's command line, in a config file named there (read only as the
+        master's own user could read it), in its environment, or be its working directory or one
+        above it. A master that the pidfile names but that names no such path is taken for another
+        app's, and is never signalled.
     type: path
   reload_file:
     description:

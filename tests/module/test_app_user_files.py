@@ -4,6 +4,7 @@ deploys, or during one: root must neither follow, block, leak, write nor signal.
 import os
 import subprocess
 import threading
+import time
 import tracemalloc
 
 import pytest
@@ -12,7 +13,7 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_fi
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
-    ReloadError, _write_fifo, read_pidfile, reload_server, trigger)
+    ReloadError, _write_fifo, locate_uwsgi_master, read_pidfile, reload_server, trigger)
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import MAX_POLL_BYTES, LogWatcher
 
 SECRET = "4242\nroot:$6$only-root-reads-this\n"
@@ -164,6 +165,35 @@ def test_a_config_named_on_a_command_line_that_is_a_fifo_is_not_waited_for(tmp_p
     assert isinstance(outcome.get("error"), OSError)
 
 
+def fake_uwsgi_master_of_nobody(ini):
+    """Any user can start a process that looks like a uWSGI master and names any ini file."""
+    return subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "bash", "-c",
+                             'exec -a uwsgi python3 -c "import time; time.sleep(60)" --ini "$0"', str(ini)])
+
+
+@pytest.mark.parametrize("mode,found", [(0o600, False), (0o644, True)])
+def test_discovery_reads_a_named_ini_only_if_the_masters_own_user_could(tmp_path, mode, found):
+    reload_file = str(tmp_path / "reload.touch")
+    ini = tmp_path / "app.ini"
+    ini.write_text("[uwsgi]\ntouch-chain-reload = %s\n" % reload_file)
+    ini.chmod(mode)
+    master = fake_uwsgi_master_of_nobody(ini)
+    try:
+        deadline = time.monotonic() + 10
+        while procs.argv(master.pid)[:1] != ["uwsgi"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        if found:
+            assert locate_uwsgi_master(reload_file)[0] == master.pid
+        else:
+            with pytest.raises(ReloadError) as refused:
+                locate_uwsgi_master(reload_file)
+            assert "found 0 running uWSGI masters" in refused.value.msg
+    finally:
+        master.kill()
+        master.wait()
+
+
 def test_a_signal_goes_only_to_the_process_that_was_checked():
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
@@ -189,7 +219,7 @@ def test_a_pidfile_naming_another_apps_master_gets_it_no_signal(gunicorn, tmp_pa
     params = dict(gunicorn.params(), pidfile=str(pidfile), master_path="/srv/shop/etc/gunicorn.conf.py")
     with pytest.raises(ReloadError) as raised:
         reload_server(params)
-    assert "does not name /srv/shop/etc/gunicorn.conf.py: it runs another app, and was not signalled" in raised.value.msg
+    assert "do not name /srv/shop/etc/gunicorn.conf.py: it runs another app, and was not signalled" in raised.value.msg
     assert raised.value.facts["foreign"] is True
     assert gunicorn.worker_pids() == workers, "the other app's master was signalled"
     # Named by its own config, the same master is this app's.

@@ -210,6 +210,21 @@ def test_what_is_live_is_vouched_for_only_while_it_is_what_the_record_says(root)
     assert seen["vouched"] is False and seen["unchanged"] is False
 
 
+def test_only_a_release_marked_while_live_counts_as_gone_live(root, tmp_path):
+    first, second = "20260101T000000000000Z", "20260102T000000000000Z"
+    assert releases.mark_went_live(root, first) is True
+    assert releases.mark_went_live(root, first) is False, "marked once"
+    make_release(root, second)
+    with pytest.raises(releases.ReleaseError):
+        releases.mark_went_live(root, second)  # not the live one
+    os.makedirs(os.path.join(root, "releases", "20260103T000000000000Z.partial"))
+    seen = releases.inspect(root)
+    assert seen["releases"] == [first, second] and seen["went_live"] == [first]
+    # A marker that is a symlink (to any file) is not the role's: not trusted.
+    os.symlink(str(tmp_path), os.path.join(root, "releases", second, releases.WENT_LIVE_MARKER))
+    assert releases.went_live_releases(root) == [first]
+
+
 def test_the_log_tail_is_read_from_a_regular_file_only(tmp_path):
     log = tmp_path / "server.log"
     log.write_text("".join("line %d\n" % n for n in range(100)))

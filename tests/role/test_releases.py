@@ -87,7 +87,7 @@ def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy, server):
 
     assert run.returncode != 0
     failure = failure_of(run)
-    assert '"Go live | Reload gracefully, check that the app answers, record it, prune, unlock" failed' in failure
+    assert '"Go live | Switch to the new release unless Release did, reload gracefully, check that the app answers, record, prune, unlock" failed' in failure
     assert "the app does not answer its health check as expected: status 500 where 200 was expected" in failure
     assert "Rolled back to release %s" % current in failure
     assert live(app) == current and releases(app) == before
@@ -109,6 +109,29 @@ def test_rollback_by_hand_goes_to_the_previous_release_or_a_named_one(deploy):
     app.run(playbook="rollback.yml", check=True, wsgi_deploy_rollback_to=second)
     assert live(app) == second and get(app.port) == "hello v2"
     assert releases(app) == sorted([first, second])
+
+
+def test_rollback_by_hand_skips_a_release_that_never_answered_as_the_live_one(deploy, tmp_path):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    first = live(app)
+    # A deploy cut off after its switch, before its reload and health check, as a lost controller would.
+    hook = tmp_path / "cut_off.yml"
+    hook.write_text(
+        "- name: Go live | Cut the deploy off after its switch\n"
+        "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
+        "  delegate_to: localhost\n"
+        "  changed_when: true\n")
+    set_version(app, "2")
+    assert app.run(wsgi_deploy_before_reload_tasks=str(hook)).returncode != 0
+    never_live = live(app)
+    set_version(app, "3")
+    app.run(check=True)
+    assert releases(app) == sorted([first, never_live, live(app)]) and get(app.port) == "hello v3"
+
+    run = app.run(playbook="rollback.yml", check=True)
+
+    assert live(app) == first and get(app.port) == "hello v1", run.stdout[-3000:]
 
 
 def test_rollback_to_a_release_that_does_not_exist_is_refused_and_changes_nothing(deploy):

@@ -82,7 +82,7 @@ def test_what_changed_since_the_live_deploy_is_deployed_again(deploy, change):
 
     run = app.run(check=True, **extra)
 
-    assert took_lock(run) and ran(run, "Go live | Reload gracefully, check that the app answers, record it"), "a changed host goes through the whole deploy"
+    assert took_lock(run) and ran(run, "Go live | Switch to the new release unless Release did, reload gracefully"), "a changed host goes through the whole deploy"
     result = result_of(run)
     if change == "source":
         assert result["changed"] and result["reloaded"] and live(app) != first

@@ -25,7 +25,7 @@ def test_a_release_whose_import_raises_fails_the_play_and_version_1_keeps_answer
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_release_that_fails_its_health_check_is_rolled_back_by_itself(host, server):
     case = seen(host, server, "health_500")
-    assert '"Go live | Reload gracefully, check that the app answers, record it, prune, unlock" failed' in case["failure"] and "Rolled back to release" in case["failure"]
+    assert '"Go live | Switch to the new release unless Release did, reload gracefully, check that the app answers, record, prune, unlock" failed' in case["failure"] and "Rolled back to release" in case["failure"]
     assert "database unreachable" in case["failure"], "the message quotes what the app answered"
     assert case["load"]["failed"] == 0, case["load"]
     assert case["body_after"] == "hello v1"
