@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Process inspection through /proc: who a PID is, its children, whether it still lives.
+"""Process inspection through /proc: who a PID is, its children, whether it still lives; and
+running a command as another user.
 
 Kept free of Ansible imports so that the tests can drive it against real servers.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import tempfile
 
 
 class ProcessGone(Exception):
@@ -300,3 +303,27 @@ def stderr_target(pid):
     if not target or target.endswith(" (deleted)") or not os.path.isfile(target):
         return None
     return target
+
+
+def run_as(argv, user, cwd, timeout, tail_bytes=1 << 16):
+    """Run argv as `user` (a pwd entry) with that user's groups only, in a session of its own (no
+    terminal of root's), its output in a file of which only the end is read; killed with all it
+    started after `timeout` seconds. Returns (exit code, or None on timeout; last output lines)."""
+    kwargs = {}
+    if user.pw_uid != os.geteuid():
+        # Dropped in the child alone, before exec: the app's code never runs with root's ids.
+        kwargs = {"user": user.pw_uid, "group": user.pw_gid,
+                  "extra_groups": os.getgrouplist(user.pw_name, user.pw_gid)}
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", "USER": user.pw_name}
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code = None
+        output.seek(max(0, output.seek(0, os.SEEK_END) - tail_bytes))
+        text = output.read().decode("utf-8", "replace")
+    return code, text.strip().splitlines()[-12:]

@@ -16,10 +16,7 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import stat
-import subprocess
-import tempfile
 import time
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files, source_tree
@@ -459,37 +456,3 @@ def switch(root, release="", venv="", check_mode=False):
         elif _symlink_atomically(relative, path):
             changed.append(link)
     return changed
-
-
-def log_tail(path, lines=15, max_bytes=1 << 16):
-    """The last lines of a log that the app's user may own: read as a regular file only, never
-    through a symlink, never from a FIFO (which would block), at most max_bytes of it."""
-    try:
-        data = app_files.read_regular(path, max_bytes, tail=True)
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-lines:]
-
-
-def run_as(argv, user, cwd, timeout, tail_bytes=1 << 16):
-    """Run argv as `user` (a pwd entry) with that user's groups only, in a session of its own (no
-    terminal of root's), its output in a file of which only the end is read; killed with all it
-    started after `timeout` seconds. Returns (exit code, or None on timeout; last output lines)."""
-    kwargs = {}
-    if user.pw_uid != os.geteuid():
-        # Dropped in the child alone, before exec: the app's code never runs with root's ids.
-        kwargs = {"user": user.pw_uid, "group": user.pw_gid,
-                  "extra_groups": os.getgrouplist(user.pw_name, user.pw_gid)}
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", "USER": user.pw_name}
-    with tempfile.TemporaryFile() as output:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            code = None
-        output.seek(max(0, output.seek(0, os.SEEK_END) - tail_bytes))
-        text = output.read().decode("utf-8", "replace")
-    return code, text.strip().splitlines()[-12:]

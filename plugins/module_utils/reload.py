@@ -15,6 +15,7 @@ import time
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (
     LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures)
 
@@ -650,3 +651,40 @@ def stop_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep
                               master_pid=master[0])
         sleep(POLL_SECONDS)
     return dict(status, changed=True, stopped=True, running=False)
+
+
+def start_server(params, user, check_mode=False, clock=time.monotonic, sleep=time.sleep):
+    """Start a server that no service manager runs, by params["command"] run as `user` (a pwd
+    entry; the privileges are dropped in the child, so no sudo is needed), then wait until its
+    master runs with its workers. A server that runs already is left alone."""
+    status = server_status(params)
+    if status["running"]:
+        return dict(status, changed=False, started=False)
+    if status["foreign"]:
+        raise ReloadError(status["reason"], master_pid=status["master_pid"], foreign=True)
+    if check_mode:
+        return dict(status, changed=True, started=False)
+    timeout = float(params.get("timeout") or 120)
+    argv = params["command"]
+    try:
+        code, output = procs.run_as(argv, user, params.get("chdir") or "/", timeout)
+    except OSError as exc:
+        raise ReloadError("the %s did not start: %s: %s" % (params["server"], argv[0], exc.strerror or exc))
+    if code != 0:
+        raise ReloadError("the %s did not start: `%s` as %s %s" % (
+            params["server"], " ".join(argv), user.pw_name,
+            "took longer than %gs" % timeout if code is None else "exited %d" % code), log_lines=output)
+    wanted = max(int(params.get("expected_workers") or 1), 1)
+    deadline = clock() + timeout
+    while True:
+        status = server_status(params)
+        if status["running"] and len(status["workers"]) >= wanted:
+            return dict(status, changed=True, started=True)
+        if clock() >= deadline:
+            log = params.get("log_file")
+            raise ReloadError("the %s was started as %s but %s within %gs: %s" % (
+                params["server"], user.pw_name,
+                "has %d of %d workers" % (len(status["workers"]), wanted) if status["running"] else "no master runs",
+                timeout, status["reason"] or "see its log"),
+                log_file=log, log_lines=server_log.tail(log) if log else [], **({"master_pid": status["master_pid"]} if status["running"] else {}))
+        sleep(POLL_SECONDS)

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Follow a server's log from a remembered offset, and read uWSGI's chain reload lines in it."""
+"""Follow a server's log from a remembered offset, and read uWSGI's chain reload lines in it;
+read its last lines."""
 from __future__ import annotations
 
 import re
@@ -154,3 +155,13 @@ class UwsgiFull(object):
 
 def gunicorn_failures(lines):
     return [line for line in lines if GUNICORN_FAILURES.search(line)]
+
+
+def tail(path, lines=15, max_bytes=1 << 16):
+    """The last lines of a log that the app's user may own: read as a regular file only, never
+    through a symlink, never from a FIFO (which would block), at most max_bytes of it."""
+    try:
+        data = app_files.read_regular(path, max_bytes, tail=True)
+    except OSError:
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-lines:]

@@ -431,6 +431,8 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server, server_status
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import prepare as prepare_reload
 
@@ -567,7 +569,7 @@ def inspected(module, params):
             releases.drop_lock(params["lock"])
             result["taken"] = False
     if params["log_file"]:
-        result["log_tail"] = releases.log_tail(params["log_file"])
+        result["log_tail"] = server_log.tail(params["log_file"])
     return dict(result, changed=False)
 
 
@@ -579,7 +581,7 @@ def _run_check(module, params, **failed):
     except KeyError:
         module.fail_json(msg="no user %s to check the release as" % params["check_user"], **failed)
     try:
-        code, tail = releases.run_as(argv, user, params["check_cwd"] or "/", CHECK_SECONDS)
+        code, tail = procs.run_as(argv, user, params["check_cwd"] or "/", CHECK_SECONDS)
     except OSError as exc:
         module.fail_json(msg="the new release's check %s did not run: %s" % (" ".join(argv), exc), **failed)
     if code != 0:

@@ -29,6 +29,10 @@ description:
     saying what it answered otherwise. So the new code is known to answer, in the same call.
   - O(state=status) only reports whether the pidfile names a live master.
   - O(state=stopped) stops it, for a restart of a server that no service manager runs.
+  - O(state=started) starts a server that no service manager runs, and is not running, by running
+    O(command) as O(user) in O(chdir). The module drops to that user itself, so the host needs no
+    C(sudo). Then it waits until the master runs with O(expected_workers) workers (at least one),
+    for up to O(timeout) seconds, and fails with the end of O(log_file) otherwise.
 version_added: "1.0.0"
 author: wsgi-deploy developers (@wsgi-deploy)
 options:
@@ -91,6 +95,16 @@ options:
     description:
       - How many workers gunicorn runs once reloaded. Defaults to as many as before the reload.
     type: int
+  command:
+    description: With O(state=started), the command that starts the server, as a list of words (no shell).
+    type: list
+    elements: str
+  user:
+    description: With O(state=started), the user to run O(command) as; the module's own user when omitted.
+    type: str
+  chdir:
+    description: With O(state=started), the directory to run O(command) in.
+    type: path
   timeout:
     description: Seconds to wait for the reload to end before failing.
     type: float
@@ -99,8 +113,9 @@ options:
     description:
       - V(reloaded) reloads and waits. V(status) reports whether the server runs and changes nothing.
       - V(stopped) stops the master (gunicorn SIGTERM, uWSGI SIGINT) and waits for it to exit.
+      - V(started) starts a server that is not running by O(command), as O(user), and waits for its workers.
     type: str
-    choices: [reloaded, status, stopped]
+    choices: [reloaded, status, stopped, started]
     default: reloaded
 notes:
   - The logic lives in the collection's module_utils, C(reload.py), C(processes.py), C(server_log.py)
@@ -153,6 +168,17 @@ EXAMPLES = r"""
     pidfile: /srv/shop/run/server.pid
     state: status
   register: status
+
+- name: Start | Start gunicorn as the app's user, without sudo, and wait for its two workers
+  graceful.wsgi_deploy.wsgi_reload:
+    server: gunicorn
+    pidfile: /srv/shop/run/server.pid
+    state: started
+    command: [/srv/shop/venv/bin/python, /srv/shop/venv/bin/gunicorn, --config, /srv/shop/etc/gunicorn.conf.py]
+    user: shop
+    chdir: /srv/shop
+    expected_workers: 2
+    timeout: 60
 """
 
 RETURN = r"""
@@ -247,30 +273,37 @@ running:
   type: bool
 workers:
   description: Worker PIDs.
-  returned: state=status or stopped
+  returned: state=status, stopped or started
   type: list
   elements: int
 stopped:
   description: Whether the master was stopped.
   returned: state=stopped
   type: bool
+started:
+  description: Whether the server was started (it was not running).
+  returned: state=started
+  type: bool
 foreign:
   description:
     - Whether the pidfile names a live process that is not the server's master (an unrelated
       process, or a worker). Such a process is never signalled.
-  returned: state=status or stopped
+  returned: state=status, stopped or started
   type: bool
 reason:
   description: Why the server counts as not running.
-  returned: state=status or stopped
+  returned: state=status, stopped or started
   type: str
 """
+
+import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
-    ReloadError, reload_server, server_status, stop_server)
+    ReloadError, reload_server, server_status, start_server, stop_server)
 
 
 def main():
@@ -285,7 +318,10 @@ def main():
             "fifo_file": {"type": "path"},
             "expected_workers": {"type": "int"},
             "timeout": {"type": "float", "default": 120},
-            "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped"]},
+            "state": {"type": "str", "default": "reloaded", "choices": ["reloaded", "status", "stopped", "started"]},
+            "command": {"type": "list", "elements": "str"},
+            "user": {"type": "str"},
+            "chdir": {"type": "path"},
             **health.ARGUMENT_SPEC,
         },
         required_if=[
@@ -295,6 +331,7 @@ def main():
             ("method", "chain", ["reload_file"]),
             ("method", "fifo", ["fifo_file"]),
             ("method", "workers", ["fifo_file"]),
+            ("state", "started", ["command"]),
         ],
         supports_check_mode=True,
     )
@@ -309,6 +346,12 @@ def main():
     try:
         if params["state"] == "stopped":
             module.exit_json(**stop_server(params, check_mode=module.check_mode))
+        if params["state"] == "started":
+            try:
+                user = pwd.getpwnam(params["user"]) if params["user"] else pwd.getpwuid(os.geteuid())
+            except KeyError:
+                module.fail_json(msg="no user %s to run the %s as" % (params["user"], params["server"]))
+            module.exit_json(**start_server(params, user, check_mode=module.check_mode))
         result = reload_server(params, check_mode=module.check_mode)
     except ReloadError as exc:
         module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)

@@ -5,6 +5,8 @@ import os
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files, releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
 
 
 def make_release(root, name, venv="v1", key="k1", files=None):
@@ -228,25 +230,25 @@ def test_only_a_release_marked_while_live_counts_as_gone_live(root, tmp_path):
 def test_the_log_tail_is_read_from_a_regular_file_only(tmp_path):
     log = tmp_path / "server.log"
     log.write_text("".join("line %d\n" % n for n in range(100)))
-    assert releases.log_tail(str(log), lines=2) == ["line 98", "line 99"]
+    assert server_log.tail(str(log), lines=2) == ["line 98", "line 99"]
     secret = tmp_path / "secret"
     secret.write_text("root:hash\n")
     os.unlink(str(log))
     os.symlink(str(secret), str(log))
-    assert releases.log_tail(str(log)) == [], "a symlink is never followed"
+    assert server_log.tail(str(log)) == [], "a symlink is never followed"
     os.unlink(str(log))
     os.mkfifo(str(log))
-    assert releases.log_tail(str(log)) == [], "a FIFO is not read (it would block)"
+    assert server_log.tail(str(log)) == [], "a FIFO is not read (it would block)"
 
 
 def test_a_check_runs_as_the_given_user_in_a_session_of_its_own_and_is_cut_off_when_too_long(tmp_path):
     import pwd
     nobody = pwd.getpwnam("nobody")
     script = "import os; print(os.getuid(), os.getgid(), os.getsid(0) == os.getpid(), os.getgroups())"
-    code, tail = releases.run_as(["python3", "-c", script], nobody, "/", timeout=60)
+    code, tail = procs.run_as(["python3", "-c", script], nobody, "/", timeout=60)
     assert code == 0
     uid, gid, own_session, groups = tail[-1].split(" ", 3)
     assert (int(uid), int(gid), own_session) == (nobody.pw_uid, nobody.pw_gid, "True")
     assert "0," not in groups and "[0]" not in groups, "none of root's groups kept"
-    code, tail = releases.run_as(["sh", "-c", "echo started; sleep 60 & sleep 60"], nobody, "/", timeout=1)
+    code, tail = procs.run_as(["sh", "-c", "echo started; sleep 60 & sleep 60"], nobody, "/", timeout=1)
     assert code is None and tail == ["started"]

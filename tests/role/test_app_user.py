@@ -1,0 +1,69 @@
+"""The app runs as a user of its own, made by the role, on a host without sudo (as this one is,
+and as a minimal Debian is): root starts, reloads and checks it, and the app's user can change
+none of the code, virtualenv or config it runs."""
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
+from helpers import get, result_of, set_version
+from roledeploy import Deploy
+from testservers import free_port
+
+APP_USER = "wsgitestapp"
+
+
+def uid_of(pid):
+    return processes.credentials(pid)[0]
+
+
+@pytest.fixture
+def app_user_deploy(built_venvs):
+    """A deploy whose root the app's user can reach: the test's own tmp_path, under a 0700
+    directory, is out of its reach, as a private clone is."""
+    base = tempfile.mkdtemp(prefix="wsgi-app-user-", dir="/srv")
+    os.chmod(base, 0o755)
+    made = []
+
+    def make(server):
+        item = Deploy(os.path.join(base, server), free_port(), server)
+        item.before_run, item.after_run = built_venvs.seed, built_venvs.keep
+        made.append(item)
+        return item
+
+    yield make
+    for item in made:
+        item.stop()
+    shutil.rmtree(base)
+    subprocess.run(["userdel", APP_USER], check=False, capture_output=True)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_the_app_runs_as_its_own_user_without_sudo_and_cannot_change_what_it_runs(app_user_deploy, server):
+    assert shutil.which("sudo") is None, "this host has sudo: the test would not show that none is needed"
+    app = app_user_deploy(server)
+
+    # Debian's own Python: the test runner's may live where only root can reach (/root).
+    as_app_user = {"wsgi_deploy_user": APP_USER, "wsgi_deploy_python": "/usr/bin/python3"}
+    app.run(check=True, **as_app_user)
+
+    app_uid = int(subprocess.run(["id", "-u", APP_USER], capture_output=True, text=True, check=True).stdout)
+    master = int(open(app.pidfile).read())
+    assert uid_of(master) == app_uid and {uid_of(pid) for pid in processes.children(master)} == {app_uid}
+    assert get(app.port) == "hello v1"
+
+    set_version(app, "2")
+    result = result_of(app.run(check=True, **as_app_user))
+    assert result["reloaded"] is True and get(app.port) == "hello v2"
+
+    # What the app runs belongs to the deploying user, and no one else may write it.
+    for path in ("current/main.py", "current", "venv/bin/python", "venv/lib", "etc", "releases", "venvs", "."):
+        info = os.stat(os.path.join(app.root, path))
+        assert info.st_uid == 0 and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH), path
+    # The app's user writes only its log and runtime files.
+    for path in ("log", "run"):
+        assert os.stat(os.path.join(app.root, path)).st_uid == app_uid
