@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 
 
 class ProcessGone(Exception):
@@ -180,7 +181,8 @@ def gunicorn_worker_ready(pid):
     files, already stamped, until it closes them; a worker that failed to load the app
     closes its own on the way out. Neither is ready. None when it cannot be seen.
     """
-    stamps = _as_owner_of(pid, _heartbeat_stamps)
+    # A look that the worker's user cut short says nothing: not ready, looked at again next poll.
+    stamps = _as_owner_of(pid, _heartbeat_stamps, interfered=[])
     if stamps is None:
         return None
     return len(stamps) == 1 and stamps[0] < _WALL_CLOCK_FLOOR
@@ -199,11 +201,18 @@ def _heartbeat_stamps(pid):
     return stamps
 
 
-def _as_owner_of(pid, look):
+# How long a child forked to look as another user may take: that user can stop or kill it.
+OWNER_LOOK_SECONDS = 2.0
+
+
+def _as_owner_of(pid, look, interfered=None):
     """look(pid), run as the user that owns PID.
 
     Reading another user's /proc/PID/fd links needs CAP_SYS_PTRACE, which root lacks in
     a container; the process's own user may always read them. None when neither works.
+    The child that looks runs as that user, who may stop or kill it: then `interfered`, never
+    a result the caller would take for a good one, and a stopped child is killed after
+    OWNER_LOOK_SECONDS.
     """
     try:
         return look(pid)
@@ -231,12 +240,28 @@ def _as_owner_of(pid, look):
         finally:
             os._exit(status)
     os.close(write_end)
+    status = _reap(child, OWNER_LOOK_SECONDS)
     with os.fdopen(read_end, "rb") as handle:
-        data = handle.read()
-    status = os.waitpid(child, 0)[1]
+        data = handle.read() if status == 0 else b""
     if status != 0 or not data:
-        return None
-    return json.loads(data.decode())
+        return interfered
+    try:
+        return json.loads(data.decode())
+    except ValueError:
+        return interfered
+
+
+def _reap(child, seconds):
+    """The exit status of child, killed first if it has not ended within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            os.kill(child, signal.SIGKILL)
+            return os.waitpid(child, 0)[1] or -1
+        time.sleep(0.005)
 
 
 def pids():

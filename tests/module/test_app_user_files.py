@@ -2,6 +2,7 @@
 belong to the app's user. Each attack below is what that user can do to them between two
 deploys, or during one: root must neither follow, block, leak, write nor signal."""
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -192,6 +193,29 @@ def test_discovery_reads_a_named_ini_only_if_the_masters_own_user_could(tmp_path
     finally:
         master.kill()
         master.wait()
+
+
+@pytest.mark.parametrize("cut", ["stopped", "killed"])
+def test_a_look_as_the_workers_user_that_this_user_cuts_short_counts_for_nothing(cut):
+    # A process of nobody's, whose /proc root is made to look at as nobody, in a forked child.
+    worker = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while os.stat("/proc/%d" % worker.pid).st_uid == 0:  # until setpriv has dropped to nobody
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        def look(pid):
+            if os.geteuid() == 0:
+                raise PermissionError("as in a container")
+            # What nobody can do to the child that looks as nobody.
+            os.kill(os.getpid(), signal.SIGSTOP if cut == "stopped" else signal.SIGKILL)
+            return ["a result the caller must never see"]
+        started = time.monotonic()
+        assert procs._as_owner_of(worker.pid, look, interfered="cut short") == "cut short"
+        assert time.monotonic() - started < procs.OWNER_LOOK_SECONDS + 2, "a stopped look hung"
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_a_signal_goes_only_to_the_process_that_was_checked():

@@ -107,6 +107,13 @@ def test_unit_is_hardened(host, prop, value):
     assert host.check_output("systemctl show -p %s --value %s", prop, UNIT) == value
 
 
+def test_unit_is_rated_at_most_2_by_systemd_analyze_security(host):
+    report = host.check_output("systemd-analyze security --no-pager %s", UNIT)
+    # "-> Overall exposure level for wsgi-hello.service: 1.5 OK :-)"
+    level = float(report.rsplit("Overall exposure level for %s:" % UNIT, 1)[1].split()[0])
+    assert level <= 2.0, report
+
+
 def test_shared_paths_are_links_into_shared_that_the_app_can_write(host):
     for path in ("uploads", ".env"):
         link = host.file(ROOT + "/current/" + path)
