@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pwd
 import signal
 import stat
 import time
@@ -59,7 +60,7 @@ def read_pidfile(path):
     return int(text)
 
 
-def find_master(server, pidfile, master_path=None):
+def find_master(server, pidfile, master_path=None, master_user=None):
     """The (pid, start) identity of the server's master, or a ReloadError saying why not. With
     master_path, a master whose command line does not name it (its config file) runs another app."""
     pid = read_pidfile(pidfile)
@@ -82,6 +83,13 @@ def find_master(server, pidfile, master_path=None):
         raise ReloadError(
             "pidfile %s names PID %d, a %s worker whose master is PID %d; point the pidfile "
             "at the master" % (pidfile, pid, server, parent), master_pid=pid, foreign=True)
+    if master_user is not None:
+        uid = procs.credentials(pid)[0]
+        if uid != master_user.pw_uid:
+            raise ReloadError(
+                "pidfile %s names PID %d, a %s master that runs as uid %d, not as %s (uid %d): it runs another "
+                "app, and was not signalled" % (pidfile, pid, server, uid, master_user.pw_name, master_user.pw_uid),
+                master_pid=pid, running=False, foreign=True)
     if master_path and not _master_names(pid, master_path):
         # The pidfile is the app's user's to write: it may name a master of another app.
         raise ReloadError(
@@ -138,9 +146,20 @@ def _master_read(pid):
         return lambda path: ""
 
 
+def _master_user(params):
+    """The pwd entry of the user the master must run as (params["master_user"]), or None."""
+    name = params.get("master_user")
+    if not name:
+        return None
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        raise ReloadError("no user %s, as whom the %s master would run" % (name, params["server"]))
+
+
 def find_server(params):
     if params.get("pidfile"):
-        return find_master(params["server"], params["pidfile"], params.get("master_path"))
+        return find_master(params["server"], params["pidfile"], params.get("master_path"), _master_user(params))
     if params["server"] == "uwsgi" and params.get("reload_file"):
         return locate_uwsgi_master(params["reload_file"])
     raise ReloadError("a pidfile is needed to find the %s master" % params["server"])

@@ -167,6 +167,11 @@ options:
         above it. A master that the pidfile names but that names no such path is taken for another
         app's, and is never signalled.
     type: path
+  master_user:
+    description:
+      - The user the master must run as. A master that the pidfile names but that runs as another
+        user is taken for another app's, and is never signalled.
+    type: str
   reload_file:
     description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
     type: path
@@ -694,6 +699,7 @@ def main():
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             "master_path": {"type": "path"},
+            "master_user": {"type": "str"},
             "unit": {"type": "str"},
             "dest": {"type": "path"},
             "exclude": {"type": "list", "elements": "str", "default": []},

@@ -56,6 +56,11 @@ options:
         above it. A master that the pidfile names but that names no such path is taken for another
         app's, and is never signalled.
     type: path
+  master_user:
+    description:
+      - The user the master must run as. A master that the pidfile names but that runs as another
+        user is taken for another app's, and is never signalled.
+    type: str
   reload_file:
     description:
       - The C(touch-chain-reload) path of uWSGI. Required for O(method=chain), which is what
@@ -313,6 +318,7 @@ def main():
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             "master_path": {"type": "path"},
+            "master_user": {"type": "str"},
             "log_file": {"type": "path"},
             "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
             "fifo_file": {"type": "path"},

@@ -249,3 +249,14 @@ def test_a_pidfile_naming_another_apps_master_gets_it_no_signal(gunicorn, tmp_pa
     # Named by its own config, the same master is this app's.
     own = dict(gunicorn.params(), master_path=os.path.join(gunicorn.base, "gunicorn.conf.py"))
     assert reload_server(own)["reloaded"] is True
+
+
+def test_a_pidfile_naming_a_master_of_another_user_gets_it_no_signal(gunicorn):
+    # This master runs as root; the app's master would run as the app's user.
+    workers = gunicorn.worker_pids()
+    with pytest.raises(ReloadError) as raised:
+        reload_server(dict(gunicorn.params(), master_user="nobody"))
+    assert "runs as uid 0, not as nobody" in raised.value.msg and "was not signalled" in raised.value.msg
+    assert raised.value.facts["foreign"] is True
+    assert gunicorn.worker_pids() == workers, "the master of another user was signalled"
+    assert reload_server(dict(gunicorn.params(), master_user="root"))["reloaded"] is True
