@@ -21,7 +21,8 @@ def _text(description):
     text = " ".join(description) if isinstance(description, list) else description
     # Ansible's doc markup, turned into Markdown.
     text = re.sub(r"[OV]\(([^)=]+)=([^)]+)\)", r"`\1=\2`", text)
-    text = re.sub(r"[OVC]\(([^)]+)\)", r"`\1`", text)
+    # A value may itself end in "()" (an application factory): one level of empty parentheses.
+    text = re.sub(r"[OVC]\(((?:[^()]|\(\))+)\)", r"`\1`", text)
     return text.replace("|", "\\|").strip()
 
 

@@ -22,7 +22,7 @@ options:
     type: str
     default: ""
   health_headers:
-    description: Headers sent with the health check, such as the C(Host) an app only answers for.
+    description: Headers sent with the health check, such as the C(Host) an app only answers for. Never logged.
     type: dict
     default: {}
   health_timeout:

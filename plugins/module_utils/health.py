@@ -11,7 +11,8 @@ ARGUMENT_SPEC = {
     "health_url": {"type": "str"},
     "health_status": {"type": "int", "default": 200},
     "health_text": {"type": "str", "default": ""},
-    "health_headers": {"type": "dict", "default": {}},
+    # A header may carry a token.
+    "health_headers": {"type": "dict", "default": {}, "no_log": True},
     "health_timeout": {"type": "float", "default": 3},
 }
 POLL_SECONDS = 0.25
@@ -41,10 +42,20 @@ def fetch(url, headers, timeout):
         return 0, "", str(exc)
 
 
+# An app that answers with any other status than these has answered for good: asking again only
+# waits out the timeout. These say it is not serving yet (a proxy or a server still starting).
+NOT_YET = (502, 503, 504)
+
+
 def _verdict(url, status, content, error, want_status, want_text):
     if status == 0:
         return "nothing answers at %s (%s)" % (url, error)
     if status != want_status:
+        if status == 400:
+            # Django answers a bare 400 to a Host not in ALLOWED_HOSTS; others do alike.
+            return ("status 400 where %d was expected: the app may refuse the Host it was asked for; send the host it "
+                    "serves with health_headers (the role's wsgi_deploy_healthcheck_headers), such as "
+                    "{Host: shop.example.com}" % want_status)
         return "status %d where %d was expected" % (status, want_status)
     if want_text and want_text not in content:
         return "no %s in its answer" % json.dumps(want_text)
@@ -63,7 +74,8 @@ def check(url, status=200, text="", headers=None, wait=3.0, clock=time.monotonic
         remaining = deadline - clock()
         got, content, error = get(url, headers, max(1.0, min(REQUEST_SECONDS, remaining)))
         problem = _verdict(url, got, content, error, int(status), text)
-        if not problem or clock() + POLL_SECONDS > deadline:
+        definite = got not in (0, int(status)) + NOT_YET
+        if not problem or definite or clock() + POLL_SECONDS > deadline:
             return {"url": url, "status": got, "content": content, "attempts": attempts,
                     "duration_s": round(clock() - started, 3), "problem": problem}
         sleep(POLL_SECONDS)

@@ -47,14 +47,30 @@ def test_an_app_still_starting_is_asked_again_until_it_answers():
     assert facts["problem"] == "" and facts["attempts"] == 3
 
 
-def test_a_wrong_status_fails_once_the_wait_is_over_and_says_what_came():
+def test_a_definite_wrong_status_fails_at_once_and_says_what_came():
     clock = FakeClock()
     get, asked = answers((500, "Traceback ... KeyError: 'SECRET'", ""))
-    facts = health.check("http://127.0.0.1:1/", 200, "", wait=2, clock=clock, sleep=clock.sleep, get=get)
+    facts = health.check("http://127.0.0.1:1/", 200, "", wait=30, clock=clock, sleep=clock.sleep, get=get)
     assert facts["problem"] == "status 500 where 200 was expected"
     assert facts["content"].startswith("Traceback")
+    assert facts["attempts"] == 1 and clock.now == 100.0, "a 500 is the app's answer: not asked again for 30 s"
+
+
+def test_a_server_not_serving_yet_is_asked_until_the_wait_is_over():
+    clock = FakeClock()
+    get, asked = answers((503, "starting", ""))
+    facts = health.check("http://127.0.0.1:1/", 200, "", wait=2, clock=clock, sleep=clock.sleep, get=get)
+    assert facts["problem"] == "status 503 where 200 was expected"
     assert 1 < facts["attempts"] <= 2 / health.POLL_SECONDS + 1
     assert clock.now - 100.0 <= 2.0
+
+
+def test_a_400_hints_at_the_host_the_app_serves():
+    clock = FakeClock()
+    get, _ = answers((400, "", ""))
+    facts = health.check("http://127.0.0.1:1/", 200, "", wait=30, clock=clock, sleep=clock.sleep, get=get)
+    assert facts["problem"].startswith("status 400 where 200 was expected: the app may refuse the Host")
+    assert "wsgi_deploy_healthcheck_headers" in facts["problem"] and facts["attempts"] == 1
 
 
 def test_the_right_status_without_the_expected_text_fails():

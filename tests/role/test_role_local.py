@@ -45,3 +45,12 @@ def test_check_mode_twin_reports_the_change_and_touches_nothing(deploy):
     assert open(deployed).read() == before
     assert processes.children(master) == workers
     assert get(app.port) == "hello v1"
+
+
+def test_health_check_headers_never_show_in_the_output(deploy):
+    app = deploy("gunicorn")
+    headers = {"Host": "127.0.0.1", "X-Health-Token": "s3cret-health-token"}
+    # At -vvv each result holds the module's arguments ("invocation"): the headers there are hidden.
+    run = app.run("-vvv", check=True, wsgi_deploy_healthcheck_headers=headers)
+    assert '"X-Health-Token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"' in run.stdout
+    assert "s3cret-health-token" not in run.stdout
