@@ -21,6 +21,11 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log im
     LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures)
 
 SERVERS = ("gunicorn", "uwsgi")
+# The options that prove a pidfile's master this app's (doc fragment graceful.wsgi_deploy.master).
+MASTER_ARGUMENT_SPEC = {
+    "master_path": {"type": "path"},
+    "master_user": {"type": "str"},
+}
 # The first method of each server is its default. hup and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
 # fifo (chain) and workers reload through uWSGI's master FIFO.

@@ -159,19 +159,6 @@ options:
     description: With O(state=live), seconds to wait for the reload to end before failing.
     type: float
     default: 120
-  master_path:
-    description:
-      - A path that the master must name, such as the server's config file or the app's directory.
-        It must be in the master's command line, in a config file named there (read only as the
-        master's own user could read it), in its environment, or be its working directory or one
-        above it. A master that the pidfile names but that names no such path is taken for another
-        app's, and is never signalled.
-    type: path
-  master_user:
-    description:
-      - The user the master must run as. A master that the pidfile names but that runs as another
-        user is taken for another app's, and is never signalled.
-    type: str
   reload_file:
     description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
     type: path
@@ -222,6 +209,7 @@ options:
     type: path
 extends_documentation_fragment:
   - graceful.wsgi_deploy.health
+  - graceful.wsgi_deploy.master
 notes:
   - The logic lives in the collection's module_utils, C(releases.py); the server's status and its
     reload in C(reload.py), the health check in C(health.py).
@@ -438,7 +426,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server, server_status
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
+    MASTER_ARGUMENT_SPEC, ReloadError, reload_server, server_status)
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import prepare as prepare_reload
 
 CHECK_SECONDS = 300
@@ -698,8 +687,7 @@ def main():
             "server": {"type": "str", "choices": ["gunicorn", "uwsgi"]},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
-            "master_path": {"type": "path"},
-            "master_user": {"type": "str"},
+            **MASTER_ARGUMENT_SPEC,
             "unit": {"type": "str"},
             "dest": {"type": "path"},
             "exclude": {"type": "list", "elements": "str", "default": []},

@@ -48,19 +48,6 @@ options:
       - Without it, the uWSGI master is the only one running whose command line or ini file
         names O(reload_file).
     type: path
-  master_path:
-    description:
-      - A path that the master must name, such as the server's config file or the app's directory.
-        It must be in the master's command line, in a config file named there (read only as the
-        master's own user could read it), in its environment, or be its working directory or one
-        above it. A master that the pidfile names but that names no such path is taken for another
-        app's, and is never signalled.
-    type: path
-  master_user:
-    description:
-      - The user the master must run as. A master that the pidfile names but that runs as another
-        user is taken for another app's, and is never signalled.
-    type: str
   reload_file:
     description:
       - The C(touch-chain-reload) path of uWSGI. Required for O(method=chain), which is what
@@ -128,6 +115,7 @@ notes:
   - Runs as a user allowed to signal the master and to touch the reload file.
 extends_documentation_fragment:
   - graceful.wsgi_deploy.health
+  - graceful.wsgi_deploy.master
 attributes:
   check_mode:
     description: Runs every check that can refuse a reload or a stop, then reports what it would do.
@@ -308,7 +296,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
-    ReloadError, reload_server, server_status, start_server, stop_server)
+    MASTER_ARGUMENT_SPEC, ReloadError, reload_server, server_status, start_server, stop_server)
 
 
 def main():
@@ -317,8 +305,7 @@ def main():
             "server": {"type": "str", "required": True, "choices": ["gunicorn", "uwsgi"]},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
-            "master_path": {"type": "path"},
-            "master_user": {"type": "str"},
+            **MASTER_ARGUMENT_SPEC,
             "log_file": {"type": "path"},
             "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
             "fifo_file": {"type": "path"},

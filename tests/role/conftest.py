@@ -5,8 +5,7 @@ import shutil
 
 import pytest
 
-from roledeploy import Deploy
-from testservers import free_port
+from helpers import deploys
 
 # What the role builds a virtualenv from: a first run that sets any of these builds its own.
 VENV_INPUTS = ("wsgi_deploy_python", "wsgi_deploy_gunicorn_package", "wsgi_deploy_uwsgi_package",
@@ -65,15 +64,4 @@ def built_venvs(tmp_path_factory):
 
 @pytest.fixture
 def deploy(tmp_path, built_venvs):
-    made = []
-
-    def make(server="gunicorn", reuse_venv=True):
-        item = Deploy(tmp_path / server, free_port(), server)
-        if reuse_venv:
-            item.before_run, item.after_run = built_venvs.seed, built_venvs.keep
-        made.append(item)
-        return item
-
-    yield make
-    for item in made:
-        item.stop()
+    yield from deploys(tmp_path, built_venvs)

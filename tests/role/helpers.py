@@ -3,6 +3,8 @@ import json
 import os
 import urllib.request
 
+from roledeploy import Deploy
+from testservers import free_port
 from testservers import set_version as write_version
 
 
@@ -39,3 +41,32 @@ def releases(app):
 def live(app):
     """The release `current` points at."""
     return os.path.basename(os.readlink(os.path.join(app.root, "current")))
+
+
+def cut_off_hook(tmp_path, after):
+    """A before-reload hook that kills the deploy where it runs (after its switch, or its in-place
+    sync), as a lost controller would. Returns its path, for wsgi_deploy_before_reload_tasks."""
+    hook = tmp_path / "cut_off.yml"
+    hook.write_text(
+        "- name: Go live | Cut the deploy off after its %s\n"
+        "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
+        "  delegate_to: localhost\n"
+        "  changed_when: true\n" % after)
+    return str(hook)
+
+
+def deploys(base, built_venvs):
+    """Yields make(server, reuse_venv): an app deployed under base, starting from a virtualenv
+    built earlier in the run unless reuse_venv is false. Stops every one made, at the end."""
+    made = []
+
+    def make(server="gunicorn", reuse_venv=True):
+        item = Deploy(os.path.join(str(base), server), free_port(), server)
+        if reuse_venv:
+            item.before_run, item.after_run = built_venvs.seed, built_venvs.keep
+        made.append(item)
+        return item
+
+    yield make
+    for item in made:
+        item.stop()

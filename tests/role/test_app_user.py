@@ -10,9 +10,7 @@ import tempfile
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import get, result_of, set_version
-from roledeploy import Deploy
-from testservers import free_port
+from helpers import deploys, get, result_of, set_version
 
 APP_USER = "wsgitestapp"
 
@@ -27,17 +25,7 @@ def app_user_deploy(built_venvs):
     directory, is out of its reach, as a private clone is."""
     base = tempfile.mkdtemp(prefix="wsgi-app-user-", dir="/srv")
     os.chmod(base, 0o755)
-    made = []
-
-    def make(server):
-        item = Deploy(os.path.join(base, server), free_port(), server)
-        item.before_run, item.after_run = built_venvs.seed, built_venvs.keep
-        made.append(item)
-        return item
-
-    yield make
-    for item in made:
-        item.stop()
+    yield from deploys(base, built_venvs)
     shutil.rmtree(base)
     subprocess.run(["userdel", APP_USER], check=False, capture_output=True)
 

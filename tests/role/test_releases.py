@@ -5,7 +5,7 @@ import time
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import failure_of, get, live, releases, result_of, set_version
+from helpers import cut_off_hook, failure_of, get, live, releases, result_of, set_version
 from testservers import break_import
 
 
@@ -116,14 +116,9 @@ def test_rollback_by_hand_skips_a_release_that_never_answered_as_the_live_one(de
     app.run(check=True)
     first = live(app)
     # A deploy cut off after its switch, before its reload and health check, as a lost controller would.
-    hook = tmp_path / "cut_off.yml"
-    hook.write_text(
-        "- name: Go live | Cut the deploy off after its switch\n"
-        "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
-        "  delegate_to: localhost\n"
-        "  changed_when: true\n")
+    hook = cut_off_hook(tmp_path, after="switch")
     set_version(app, "2")
-    assert app.run(wsgi_deploy_before_reload_tasks=str(hook)).returncode != 0
+    assert app.run(wsgi_deploy_before_reload_tasks=hook).returncode != 0
     never_live = live(app)
     set_version(app, "3")
     app.run(check=True)

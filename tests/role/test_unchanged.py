@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import failure_of, get, live, releases, result_of, set_version
+from helpers import cut_off_hook, failure_of, get, live, releases, result_of, set_version
 from testservers import Server
 
 
@@ -120,14 +120,9 @@ def test_a_deploy_cut_off_between_its_switch_and_its_reload_is_reloaded_by_the_n
     app.run(check=True)
     master = int(open(app.pidfile).read())
     # The before-reload hook runs after the switch: kill the deploy there, as a lost controller would.
-    hook = tmp_path / "cut_off.yml"
-    hook.write_text(
-        "- name: Go live | Cut the deploy off after its switch\n"
-        "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
-        "  delegate_to: localhost\n"
-        "  changed_when: true\n")
+    hook = cut_off_hook(tmp_path, after="switch")
     set_version(app, "2")
-    cut = app.run(wsgi_deploy_before_reload_tasks=str(hook))
+    cut = app.run(wsgi_deploy_before_reload_tasks=hook)
     assert cut.returncode != 0
     assert 'VERSION = "2"' in open(os.path.join(app.root, "current", "main.py")).read() and get(app.port) == "hello v1", \
         "switched to v2, but the server still runs v1"
@@ -150,14 +145,9 @@ def test_a_server_set_up_by_hand_whose_deploy_was_cut_off_after_its_sync_is_relo
                    "wsgi_deploy_healthcheck_url": server.url + "/"}
         app.run(check=True, **by_hand)
         assert not took_lock(app.run(check=True, **by_hand)), "recorded beside the directory: nothing to do"
-        hook = tmp_path / "cut_off.yml"
-        hook.write_text(
-            "- name: Go live | Cut the deploy off after its sync\n"
-            "  ansible.builtin.command: pkill -KILL -f {{ wsgi_deploy_src | quote }}\n"
-            "  delegate_to: localhost\n"
-            "  changed_when: true\n")
+        hook = cut_off_hook(tmp_path, after="sync")
         set_version(app, "2")
-        cut = app.run(wsgi_deploy_before_reload_tasks=str(hook), **by_hand)
+        cut = app.run(wsgi_deploy_before_reload_tasks=hook, **by_hand)
         assert cut.returncode != 0
         assert 'VERSION = "2"' in open(os.path.join(server.app_dir, "main.py")).read()
         assert server.get("/") == (200, "hello v1"), "synced v2, but the server still runs v1"
