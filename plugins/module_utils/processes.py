@@ -330,16 +330,18 @@ def stderr_target(pid):
     return target
 
 
-def run_as(argv, user, cwd, timeout, tail_bytes=1 << 16):
+def run_as(argv, user, cwd, timeout, tail_bytes=1 << 16, env=None):
     """Run argv as `user` (a pwd entry) with that user's groups only, in a session of its own (no
     terminal of root's), its output in a file of which only the end is read; killed with all it
-    started after `timeout` seconds. Returns (exit code, or None on timeout; last output lines)."""
+    started after `timeout` seconds. `env` adds to a minimal environment of root's choosing.
+    Returns (exit code, or None on timeout; last output lines)."""
     kwargs = {}
     if user.pw_uid != os.geteuid():
         # Dropped in the child alone, before exec: the app's code never runs with root's ids.
         kwargs = {"user": user.pw_uid, "group": user.pw_gid,
                   "extra_groups": os.getgrouplist(user.pw_name, user.pw_gid)}
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", "USER": user.pw_name}
+    env = dict({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", "USER": user.pw_name},
+               **(env or {}))
     with tempfile.TemporaryFile() as output:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=output,
                                 stderr=subprocess.STDOUT, start_new_session=True, **kwargs)

@@ -19,7 +19,7 @@ import shutil
 import stat
 import time
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files, source_tree
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, app_files, source_tree
 
 RECORD = ".wsgi-deploy-live.json"
 # Written into a virtualenv once everything the deploy asked for is installed in it.
@@ -32,6 +32,7 @@ RELEASE_MARKER = ".wsgi-deploy-release"
 WENT_LIVE_MARKER = ".wsgi-deploy-went-live"
 PARTIAL = ".partial"
 RECORD_MAX_BYTES = 1 << 16
+ENV_MAX_BYTES = 1 << 20
 LOCK_POLL_SECONDS = 0.2
 
 
@@ -98,6 +99,13 @@ def _marker(path):
     except ReleaseError:
         return ""
     return (data or b"").decode("utf-8", "replace").strip()
+
+
+def release_env(root, release):
+    """The app's environment that the release holds (app_env.FILE_NAME, written by the deploying
+    user), {} if it holds none."""
+    data = _open_own_file(os.path.join(root, "releases", release, app_env.FILE_NAME), ENV_MAX_BYTES)
+    return app_env.parse(data.decode("utf-8", "replace")) if data else {}
 
 
 def live(root):
@@ -385,9 +393,10 @@ def _symlink_atomically(target, path):
     return True
 
 
-def build(root, name, key, venv, shared, check_mode=False):
+def build(root, name, key, venv, shared, check_mode=False, writable=(), writer=None):
     """Complete the synced release ROOT/releases/NAME.partial: note its key and its virtualenv,
-    link the shared paths into it and give it its name, which only a complete release gets."""
+    link the shared paths into it, hand the `writable` directories in it to `writer` (uid, gid)
+    for its release commands, and give it its name, which only a complete release gets."""
     releases_dir = os.path.join(root, "releases")
     partial = os.path.join(releases_dir, name + PARTIAL)
     final = os.path.join(releases_dir, name)
@@ -413,17 +422,19 @@ def build(root, name, key, venv, shared, check_mode=False):
             else:
                 os.unlink(link)
         os.symlink(os.path.join(root, "shared", relpath), link)
+    for relpath in sorted(writable):
+        _writable_dir(partial, relpath, writer)
     os.rename(partial, final)
     return True
 
 
-def _shared_link(partial, relpath):
+def _shared_link(partial, relpath, what="shared path"):
     """Where the link for a shared path goes in the release, refused if any directory on the way
     is a symlink (the source's own `static -> /elsewhere` would take the link, and a removal,
     out of the release) or not a directory."""
     parts = relpath.strip("/").split("/")
     if not relpath.strip("/") or "" in parts or "." in parts or ".." in parts or "\0" in relpath:
-        raise ReleaseError("shared path %r must be a path inside the release" % relpath)
+        raise ReleaseError("%s %r must be a path inside the release" % (what, relpath))
     here = partial
     for part in parts[:-1]:
         here = os.path.join(here, part)
@@ -432,10 +443,25 @@ def _shared_link(partial, relpath):
         except FileNotFoundError:
             continue
         if not stat.S_ISDIR(mode):
-            raise ReleaseError("shared path %s cannot be linked into the release: %s in the source is %s, not a "
-                               "directory" % (relpath, here[len(partial) + 1:],
+            raise ReleaseError("%s %s cannot be made in the release: %s in the source is %s, not a "
+                               "directory" % (what, relpath, here[len(partial) + 1:],
                                               "a symlink" if stat.S_ISLNK(mode) else "a file"))
     return relpath.strip("/"), os.path.join(partial, *parts)
+
+
+def _writable_dir(partial, relpath, writer):
+    """Make (or take) the directory relpath in the release, and give it, alone, to the writer:
+    a directory is never a hard link, so no file of another release changes hands."""
+    relpath, path = _shared_link(partial, relpath, "the release commands' directory")
+    if not os.path.lexists(path):
+        os.makedirs(path, 0o755)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ReleaseError("%s cannot be made writable for the release commands: in the source it is %s, not a "
+                           "directory" % (relpath, "a symlink" if stat.S_ISLNK(info.st_mode) else "a file"))
+    os.chown(path, writer[0], writer[1], follow_symlinks=False)
+    # The release is the deploying user's alone until it is renamed: nothing swapped the directory.
+    os.chmod(path, 0o755)
 
 
 def switch(root, release="", venv="", check_mode=False):

@@ -196,6 +196,29 @@ options:
   check_cwd:
     description: The directory O(check) runs in.
     type: path
+  commands:
+    description:
+      - With O(state=switched), or O(state=live) and O(switch), commands (argv lists) that must all
+        succeed, after O(check) and before anything is switched, such as a database migration.
+      - Each runs in the new O(release), as O(check_user), with the release's environment (the
+        C(.wsgi-deploy-env) file it holds) and its virtualenv first on C(PATH), as O(check) does.
+      - A failing command fails the module quoting the command and the end of its output.
+      - They run only for a new release (O(release) given).
+    type: list
+    elements: list
+    default: []
+  writable_dirs:
+    description:
+      - With O(release_key), directories inside the new release (made where the source has none)
+        that O(check_user) owns, so that O(commands) can write into them, such as collected static files.
+      - Only each directory itself changes hands, never a file that the sync hard-linked to another release.
+    type: list
+    elements: str
+    default: []
+  commands_timeout:
+    description: How long each of O(commands) may run, in seconds, before it is killed and counts as failed.
+    type: float
+    default: 900
   app_user:
     description:
       - With O(state=inspected) and O(root), the user the server runs as. Without root, the module
@@ -567,27 +590,44 @@ def inspected(module, params):
     return dict(result, changed=False)
 
 
-def _run_check(module, params, **failed):
-    """Run the release's check (its app imported as the server will) as the app's user."""
-    argv = params["check"]
+def _app_user(module, params, **failed):
     try:
-        user = pwd.getpwnam(params["check_user"]) if params["check_user"] else pwd.getpwuid(os.geteuid())
+        return pwd.getpwnam(params["check_user"]) if params["check_user"] else pwd.getpwuid(os.geteuid())
     except KeyError:
         module.fail_json(msg="no user %s to check the release as" % params["check_user"], **failed)
+
+
+def _release_env(module, params, **failed):
+    """What the checked release's processes see: its own environment, its virtualenv first on PATH."""
+    root, release = params["root"], params["release"] or releases.live(params["root"])["release"]
+    venv = os.path.join(root, "venvs", params["venv"] or releases.live(root)["venv"])
     try:
-        code, tail = procs.run_as(argv, user, params["check_cwd"] or "/", CHECK_SECONDS)
+        env = releases.release_env(root, release) if release else {}
+    except releases.ReleaseError as exc:
+        module.fail_json(msg="the new release's environment cannot be read: %s" % exc.msg, **failed)
+    return dict(env, VIRTUAL_ENV=venv, PATH=os.path.join(venv, "bin") + ":" + env.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
+
+
+def _run_as_app(module, params, argv, cwd, seconds, what, **failed):
+    """Run argv as the app's user with the release's environment; fail quoting the end of its
+    output, whose last line (an exception's, a command's error) says why."""
+    user = _app_user(module, params, **failed)
+    env = _release_env(module, params, **failed)
+    try:
+        code, tail = procs.run_as(argv, user, cwd, seconds, env=env)
     except OSError as exc:
-        module.fail_json(msg="the new release's check %s did not run: %s" % (" ".join(argv), exc), **failed)
+        module.fail_json(msg="%s: %s did not run: %s" % (what, " ".join(argv), exc), **failed)
     if code != 0:
-        how = "took longer than %ds" % CHECK_SECONDS if code is None else "exit %d" % code
-        module.fail_json(msg="the new release's app failed its check as user %s (%s): %s"
-                         % (user.pw_name, how, " ".join(argv)), rc=code, stderr="\n".join(tail),
-                         stderr_lines=tail, **failed)
+        how = "took longer than %ds" % seconds if code is None else "exit %d" % code
+        ending = (": " + tail[-1]) if tail else ""
+        module.fail_json(msg="%s as user %s (%s): %s%s" % (what, user.pw_name, how, " ".join(argv), ending),
+                         rc=code, stderr="\n".join(tail), stderr_lines=tail, **failed)
 
 
 def switched_to(module, params, before_switch=False):
-    """Complete the synced release if asked, check it, point venv and current at it.
-    A failure before anything was switched says so (before_switch) when the caller goes live next."""
+    """Complete the synced release if asked, check it, run its release commands, point venv and
+    current at it. A failure before anything was switched says so (before_switch) when the
+    caller goes live next."""
     failed = {"before_switch": True, "switched": []} if before_switch else {}
     _check_names(module, params, **failed)
     built = False
@@ -595,10 +635,16 @@ def switched_to(module, params, before_switch=False):
         if not (params["release"] and params["venv"]):
             module.fail_json(msg="a release to complete (release_key given) needs its name in release "
                                  "and its virtualenv in venv", **failed)
-        built = releases.build(params["root"], params["release"], params["release_key"],
-                               params["venv"], params["shared"], module.check_mode)
+        user = _app_user(module, params, **failed)
+        built = releases.build(params["root"], params["release"], params["release_key"], params["venv"], params["shared"],
+                               module.check_mode, params["writable_dirs"], (user.pw_uid, user.pw_gid))
     if params["check"] and not module.check_mode:
-        _run_check(module, params, **failed)
+        _run_as_app(module, params, params["check"], params["check_cwd"] or "/", CHECK_SECONDS,
+                    "the new release's app failed its check", **failed)
+    if params["commands"] and params["release"] and not module.check_mode:
+        cwd = os.path.join(params["root"], "releases", params["release"])
+        for argv in params["commands"]:
+            _run_as_app(module, params, argv, cwd, params["commands_timeout"], "a release command failed", **failed)
     return built, releases.switch(params["root"], params["release"], params["venv"], module.check_mode)
 
 
@@ -695,6 +741,9 @@ def main():
             "check_user": {"type": "str"},
             "app_user": {"type": "str"},
             "check_cwd": {"type": "path"},
+            "commands": {"type": "list", "elements": "list", "default": []},
+            "commands_timeout": {"type": "float", "default": 900},
+            "writable_dirs": {"type": "list", "elements": "str", "default": []},
             "log_file": {"type": "path"},
             "reload": {"type": "bool", "default": False},
             "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},

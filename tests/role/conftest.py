@@ -2,10 +2,12 @@
 import hashlib
 import os
 import shutil
+import subprocess
+import tempfile
 
 import pytest
 
-from helpers import deploys
+from helpers import APP_USER, deploys
 
 # What the role builds a virtualenv from: a first run that sets any of these builds its own.
 VENV_INPUTS = ("wsgi_deploy_python", "wsgi_deploy_gunicorn_package", "wsgi_deploy_uwsgi_package",
@@ -65,3 +67,14 @@ def built_venvs(tmp_path_factory):
 @pytest.fixture
 def deploy(tmp_path, built_venvs):
     yield from deploys(tmp_path, built_venvs)
+
+
+@pytest.fixture
+def app_user_deploy(built_venvs):
+    """A deploy whose root the app's user can reach: the test's own tmp_path, under a 0700
+    directory, is out of its reach, as a private clone is."""
+    base = tempfile.mkdtemp(prefix="wsgi-app-user-", dir="/srv")
+    os.chmod(base, 0o755)
+    yield from deploys(base, built_venvs)
+    shutil.rmtree(base)
+    subprocess.run(["userdel", APP_USER], check=False, capture_output=True)

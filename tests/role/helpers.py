@@ -7,6 +7,9 @@ from roledeploy import Deploy
 from testservers import free_port
 from testservers import set_version as write_version
 
+# The app's own user in the tests that make one (conftest.py's app_user_deploy).
+APP_USER = "wsgitestapp"
+
 
 def result_of(run):
     """wsgi_deploy_result from the json callback's output."""

@@ -5,29 +5,15 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import deploys, get, result_of, set_version
-
-APP_USER = "wsgitestapp"
+from helpers import APP_USER, get, result_of, set_version
 
 
 def uid_of(pid):
     return processes.credentials(pid)[0]
-
-
-@pytest.fixture
-def app_user_deploy(built_venvs):
-    """A deploy whose root the app's user can reach: the test's own tmp_path, under a 0700
-    directory, is out of its reach, as a private clone is."""
-    base = tempfile.mkdtemp(prefix="wsgi-app-user-", dir="/srv")
-    os.chmod(base, 0o755)
-    yield from deploys(base, built_venvs)
-    shutil.rmtree(base)
-    subprocess.run(["userdel", APP_USER], check=False, capture_output=True)
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
