@@ -25,6 +25,7 @@ class Deploy(object):
         shutil.copytree(EXAMPLE, self.src)
         # Called with (deploy, extra_vars) before each run, and (deploy, extra_vars, result) after.
         self.before_run = self.after_run = None
+        self.variables = {}
 
     def run(self, *args, check=False, playbook="deploy.yml", **extra_vars):
         argv, env = self._command(args, playbook, extra_vars)
@@ -54,6 +55,8 @@ class Deploy(object):
             "wsgi_deploy_reload_timeout": 60,
         }
         variables.update(extra_vars)
+        # The stop playbook takes the deploy's variables, as a user's would.
+        self.variables = variables
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    ANSIBLE_NOCOLOR="1",
                    PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
@@ -67,9 +70,5 @@ class Deploy(object):
 
     def stop(self):
         if os.path.exists(self.pidfile):
-            subprocess.run([os.path.join(BIN, "ansible-playbook"),
-                            os.path.join(ROOT, "playbooks", "stop.yml"), "-e",
-                            json.dumps({"wsgi_deploy_root": self.root,
-                                        "wsgi_deploy_server": self.server})],
-                           cwd=ROOT, capture_output=True, timeout=120,
-                           env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")))
+            argv, env = self._command((), "stop.yml", self.variables)
+            subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=120, env=env)

@@ -207,6 +207,13 @@ options:
     type: list
     elements: list
     default: []
+  hold:
+    description:
+      - With O(state=switched), complete and check the release and run its O(commands), but switch
+        nothing. A later call with O(release) and O(venv) (and no O(release_key)) switches, once
+        whatever must run in between (a hook) has run.
+    type: bool
+    default: false
   writable_dirs:
     description:
       - With O(release_key), directories inside the new release (made where the source has none)
@@ -645,6 +652,8 @@ def switched_to(module, params, before_switch=False):
         cwd = os.path.join(params["root"], "releases", params["release"])
         for argv in params["commands"]:
             _run_as_app(module, params, argv, cwd, params["commands_timeout"], "a release command failed", **failed)
+    if params["hold"]:
+        return built, []
     return built, releases.switch(params["root"], params["release"], params["venv"], module.check_mode)
 
 
@@ -744,6 +753,7 @@ def main():
             "commands": {"type": "list", "elements": "list", "default": []},
             "commands_timeout": {"type": "float", "default": 900},
             "writable_dirs": {"type": "list", "elements": "str", "default": []},
+            "hold": {"type": "bool", "default": False},
             "log_file": {"type": "path"},
             "reload": {"type": "bool", "default": False},
             "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},

@@ -97,7 +97,8 @@ def test_a_change_to_the_environment_alone_goes_live_and_a_rollback_brings_the_o
     ({"KEY": "two\nlines-%s" % SECRET}, "wsgi_deploy_env.KEY holds a line break"),
 ])
 def test_an_environment_no_file_can_carry_is_refused_before_anything_changes(deploy, bad, says):
-    app = deploy("gunicorn")
+    # No virtualenv of an earlier test is put there first: the root must not exist at all after.
+    app = deploy("gunicorn", reuse_venv=False)
 
     run = app.run(wsgi_deploy_env=bad)
 

@@ -33,6 +33,17 @@ def test_shared_paths_are_linked_into_every_release_and_keep_their_content(deplo
 
 
 
+def test_shared_files_alone_need_no_shared_directory(deploy):
+    app = deploy("gunicorn")
+
+    app.run(check=True, wsgi_deploy_shared_files=["conf/local.env"])
+
+    release = os.path.realpath(os.path.join(app.root, "current"))
+    assert os.readlink(os.path.join(release, "conf", "local.env")) == os.path.join(app.root, "shared", "conf", "local.env")
+    assert os.path.isfile(os.path.join(app.root, "shared", "conf", "local.env"))
+    assert get(app.port) == "hello v1"
+
+
 def test_the_app_user_cannot_swap_a_shared_directory_for_a_link_that_root_follows(deploy, tmp_path):
     app = deploy("gunicorn")
     app.run(check=True, **SHARED)
