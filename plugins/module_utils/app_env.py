@@ -37,6 +37,9 @@ def problems(env, what="wsgi_deploy_env"):
                             "null" if value is None else "a %s" % type(value).__name__))
         elif any(char in str(value) for char in _BREAKS):
             found.append("%s.%s holds a line break or a NUL, which no environment file can carry." % (what, name))
+        elif str(value) != str(value).strip():
+            found.append("%s.%s starts or ends with whitespace, which gunicorn would strip and the release's "
+                         "commands would not: remove it." % (what, name))
     return found
 
 

@@ -450,8 +450,9 @@ def _shared_link(partial, relpath, what="shared path"):
 
 
 def _writable_dir(partial, relpath, writer):
-    """Make (or take) the directory relpath in the release, and give it, alone, to the writer:
-    a directory is never a hard link, so no file of another release changes hands."""
+    """Make (or take) the directory relpath in the release, and give it, alone, to the writer
+    until seal() takes it back: a directory is never a hard link, so no file of another release
+    changes hands."""
     relpath, path = _shared_link(partial, relpath, "the release commands' directory")
     if not os.path.lexists(path):
         os.makedirs(path, 0o755)
@@ -462,6 +463,54 @@ def _writable_dir(partial, relpath, writer):
     os.chown(path, writer[0], writer[1], follow_symlinks=False)
     # The release is the deploying user's alone until it is renamed: nothing swapped the directory.
     os.chmod(path, 0o755)
+
+
+def seal(root, release, writable):
+    """Take the writable directories of a release back from the app's user once its release
+    commands ran, before the release goes live: rsync compares later releases against it as root,
+    and a live release holds nothing of the app's user.
+
+    Walked by descriptor, never through a link: each directory is taken back before its entries
+    are read, so that nothing new appears in it meanwhile. Anything but a directory or a regular
+    file with a single link is refused."""
+    owner = (os.geteuid(), os.getegid())
+    for relpath in sorted(writable):
+        relpath, path = _shared_link(os.path.join(root, "releases", release), relpath, "the release commands' directory")
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise ReleaseError("cannot take back %s after the release commands: %s" % (path, exc.strerror))
+        try:
+            _seal_dir(fd, relpath, owner)
+        finally:
+            os.close(fd)
+
+
+def _seal_dir(fd, where, owner):
+    os.fchown(fd, *owner)
+    os.fchmod(fd, 0o755)
+    for name in sorted(os.listdir(fd)):
+        here = where + "/" + name
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        flags |= os.O_DIRECTORY if stat.S_ISDIR(info.st_mode) else 0
+        try:
+            child = os.open(name, flags, dir_fd=fd)
+        except OSError as exc:
+            raise ReleaseError("%s, which a release command left, cannot be taken back: %s (leave only files and "
+                               "directories there)" % (here, exc.strerror))
+        try:
+            info = os.fstat(child)
+            if stat.S_ISDIR(info.st_mode):
+                _seal_dir(child, here, owner)
+                continue
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                raise ReleaseError("%s, which a release command left, is %s: leave only files and directories there"
+                                   % (here, "a hard link" if stat.S_ISREG(info.st_mode) else "not a regular file"))
+            os.fchown(child, *owner)
+            os.fchmod(child, stat.S_IMODE(info.st_mode) & 0o755)
+        finally:
+            os.close(child)
 
 
 def switch(root, release="", venv="", check_mode=False):

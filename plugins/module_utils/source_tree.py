@@ -15,16 +15,23 @@ import stat
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files
 
 # What rsync's pattern syntax allows that this reading does not follow for certain: character
-# classes, escapes, rule prefixes ("+ " includes, "!" clears the rules before it).
-_UNCERTAIN = re.compile(r"[\[\]\\]|^[-+!]")
+# classes (a "[" no backslash makes literal), rule prefixes ("+ " includes, "!" clears the rules
+# before it).
+_UNCERTAIN = re.compile(r"(?<!\\)\[|^[-+!]")
+_WILDCARD = re.compile(r"[*?\[]")
 
 
 def _pattern_regex(pattern):
-    """A regex for one rsync wildcard pattern (* within a name, ** across names, ? one char)."""
+    """A regex for one rsync wildcard pattern (* within a name, ** across names, ? one char, and
+    a backslash before a character makes it literal, in a pattern with wildcards only, as rsync reads it)."""
     out = []
     index = 0
+    escapes = bool(_WILDCARD.search(pattern))
     while index < len(pattern):
-        if pattern.startswith("**", index):
+        if escapes and pattern[index] == "\\" and index + 1 < len(pattern):
+            out.append(re.escape(pattern[index + 1]))
+            index += 2
+        elif pattern.startswith("**", index):
             out.append(".*")
             index += 2
         elif pattern[index] == "*":

@@ -219,6 +219,8 @@ options:
       - With O(release_key), directories inside the new release (made where the source has none)
         that O(check_user) owns, so that O(commands) can write into them, such as collected static files.
       - Only each directory itself changes hands, never a file that the sync hard-linked to another release.
+      - Once O(commands) ran, they are the deploying user's again, with all they hold; anything in them but
+        directories and regular files with a single link fails the module before the switch.
     type: list
     elements: str
     default: []
@@ -615,6 +617,20 @@ def _release_env(module, params, **failed):
     return dict(env, VIRTUAL_ENV=venv, PATH=os.path.join(venv, "bin") + ":" + env.get("PATH", "/usr/local/bin:/usr/bin:/bin"))
 
 
+def _masked(lines, params):
+    """Output lines with the values of the release's environment (wsgi_deploy_env) put out of sight:
+    a command that prints its settings does not put a secret into Ansible's output."""
+    root, release = params["root"], params["release"] or releases.live(params["root"])["release"]
+    try:
+        values = sorted((value for value in releases.release_env(root, release).values() if len(value) >= 4),
+                        key=len, reverse=True) if release else []
+    except releases.ReleaseError:
+        values = []
+    for value in values:
+        lines = [line.replace(value, "********") for line in lines]
+    return lines
+
+
 def _run_as_app(module, params, argv, cwd, seconds, what, **failed):
     """Run argv as the app's user with the release's environment; fail quoting the end of its
     output, whose last line (an exception's, a command's error) says why."""
@@ -625,6 +641,7 @@ def _run_as_app(module, params, argv, cwd, seconds, what, **failed):
     except OSError as exc:
         module.fail_json(msg="%s: %s did not run: %s" % (what, " ".join(argv), exc), **failed)
     if code != 0:
+        tail = _masked(tail, params)
         how = "took longer than %ds" % seconds if code is None else "exit %d" % code
         ending = (": " + tail[-1]) if tail else ""
         module.fail_json(msg="%s as user %s (%s): %s%s" % (what, user.pw_name, how, " ".join(argv), ending),
@@ -652,6 +669,11 @@ def switched_to(module, params, before_switch=False):
         cwd = os.path.join(params["root"], "releases", params["release"])
         for argv in params["commands"]:
             _run_as_app(module, params, argv, cwd, params["commands_timeout"], "a release command failed", **failed)
+    if params["writable_dirs"] and params["release"] and not module.check_mode:
+        try:
+            releases.seal(params["root"], params["release"], params["writable_dirs"])
+        except releases.ReleaseError as exc:
+            module.fail_json(msg=exc.msg, **failed)
     if params["hold"]:
         return built, []
     return built, releases.switch(params["root"], params["release"], params["venv"], module.check_mode)

@@ -12,10 +12,12 @@ ROLE_EXCLUDES = [".git", "__pycache__", "*.pyc", ".venv", "venv", ".virtualenv",
                  ".pytest_cache", "/.wsgi-deploy-venv", "/.wsgi-deploy-release", "/uploads", "/conf/.env"]
 USER_PATTERNS = ["*.log", "node_modules/", "docs/build", "/local_settings.py", "tmp/**", "cache*", "a?c.txt",
                  "**/secret.key", "src/**/page.html",
-                 "deep/**/x.key", "cached/**"]
+                 "deep/**/x.key", "cached/**",
+                 # A backslash makes a wildcard character literal, in a pattern with wildcards.
+                 "esc\\*aped", "/\\[draft].env"]
 # Patterns this reading cannot follow for certain; with any of them, it excludes nothing at all,
 # since an include ("+ ") or a reset ("!") undoes the patterns around it.
-UNREAD_PATTERNS = [["[ab]*.txt"], ["+ keep.txt", "*.txt"], ["- drop.txt"], ["esc\\*aped"], ["*.pyc", "!"],
+UNREAD_PATTERNS = [["[ab]*.txt"], ["+ keep.txt", "*.txt"], ["- drop.txt"], ["*.pyc", "!"],
                    ["*.txt", "!", "*.py"]]
 
 
@@ -27,7 +29,7 @@ def make_tree(top):
         "local_settings.py", "app/local_settings.py", "tmp/a/b/c.txt", "cache.db", "cached/file.py",
         "abc.txt", "axc.txt", "abbc.txt", "deep/er/secret.key", "secret.key", "deep/x.key", "deep/er/x.key", "server.log", "logs/app.log",
         "a.txt", "b.txt", "keep.txt", "drop.txt", "esc*aped", "!", "uploads/photo.jpg", "app/uploads/keep.py",
-        "conf/.env", "conf/settings.py", ".wsgi-deploy-venv", "app/.wsgi-deploy-venv", "name with space.py",
+        "conf/.env", "conf/settings.py", "[draft].env", "app/[draft].env", ".wsgi-deploy-venv", "app/.wsgi-deploy-venv", "name with space.py",
     ]
     for name in files:
         path = os.path.join(top, name)

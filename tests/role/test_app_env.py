@@ -10,7 +10,7 @@ import pytest
 from helpers import APP_USER, failure_of, get, live, releases, result_of, set_version
 
 # Characters that a shell, systemd or a uWSGI config would each read as something else.
-GREETING = "hi %d %(x) $(HOME) ${USER} @(/etc/hostname) 'q' \"qq\" \\ #x ;y =z "
+GREETING = "hi %d %(x) $(HOME) ${USER} @(/etc/hostname) 'q' \"qq\" \\ #x ;y =z"
 SECRET = "s3cret-9f2c41d7e0"
 AS_APP_USER = {"wsgi_deploy_user": APP_USER, "wsgi_deploy_python": "/usr/bin/python3"}
 
@@ -54,7 +54,7 @@ def test_the_app_sees_its_environment_as_given_and_nobody_else_does(app_user_dep
 
     first = app.run("-vvv", check=True, wsgi_deploy_env=env, **AS_APP_USER)
 
-    assert get(app.port, "/env/GREETING") == GREETING.strip()
+    assert get(app.port, "/env/GREETING") == GREETING
     assert get(app.port, "/env/WORKERS_HINT") == "3"
     assert get(app.port, "/env/SECRET_TOKEN") == SECRET
     # Not in Ansible's output (even at -vvv), on a command line, or in a file others can read.
@@ -95,6 +95,8 @@ def test_a_change_to_the_environment_alone_goes_live_and_a_rollback_brings_the_o
     ({"1ST": "x"}, "'1ST' is not a variable name"),
     ({"DEBUG": True}, "wsgi_deploy_env.DEBUG must be a string or a number"),
     ({"KEY": "two\nlines-%s" % SECRET}, "wsgi_deploy_env.KEY holds a line break"),
+    ({"KEY": SECRET + " "}, "wsgi_deploy_env.KEY starts or ends with whitespace"),
+    ("KEY=%s" % SECRET, "wsgi_deploy_env must be a mapping"),
 ])
 def test_an_environment_no_file_can_carry_is_refused_before_anything_changes(deploy, bad, says):
     # No virtualenv of an earlier test is put there first: the root must not exist at all after.
@@ -122,10 +124,9 @@ def test_release_commands_run_in_each_new_release_as_the_app_user_and_a_failing_
     css = os.path.join(app.root, "current", "staticfiles", "app.css")
     with open(css) as handle:
         assert handle.read() == "collected"
-    app_uid = int(subprocess.run(["id", "-u", APP_USER], capture_output=True, text=True, check=True).stdout)
-    assert os.stat(css).st_uid == app_uid
-    # The rest of the release stays the deploying user's.
-    assert os.stat(os.path.join(app.root, "current", "main.py")).st_uid == 0
+    # What the commands wrote is the deploying user's once they ran: nothing live is the app user's.
+    for path in (css, os.path.dirname(css), os.path.join(app.root, "current", "main.py")):
+        assert os.stat(path).st_uid == 0 and not os.stat(path).st_mode & 0o022, path
 
     # What the commands wrote is no part of the source: the same source is no change.
     again = app.run(check=True, **setup)
@@ -152,3 +153,23 @@ def test_an_import_failure_is_quoted_by_its_exception_line(deploy):
     assert run.returncode != 0
     assert "KeyError: 'DATABASE_URL'" in failure_of(run).splitlines()[0]
     assert get(app.port) == "hello v1"
+
+
+def test_a_link_that_a_release_command_leaves_in_its_directory_is_refused_before_the_switch(app_user_deploy):
+    app = app_user_deploy("gunicorn")
+    app.run(check=True, **AS_APP_USER)
+    # A file of the app's user, which root must not take over through a link.
+    target = os.path.join(app.root, "log", "mine.txt")
+    with open(target, "w") as handle:
+        handle.write("the app's\n")
+    app_uid = int(subprocess.run(["id", "-u", APP_USER], capture_output=True, text=True, check=True).stdout)
+    os.chown(target, app_uid, -1)
+    link = ["python", "-c", "import os, sys; os.symlink(sys.argv[1], 'staticfiles/mine.txt')", target]
+
+    set_version(app, "2")
+    run = app.run(wsgi_deploy_release_commands=[link], wsgi_deploy_release_writable_dirs=["staticfiles"], **AS_APP_USER)
+
+    message = failure_of(run)
+    assert run.returncode != 0 and "staticfiles/mine.txt, which a release command left" in message
+    assert "stopped before the new release went live" in message
+    assert os.stat(target).st_uid == app_uid and get(app.port) == "hello v1"

@@ -1,5 +1,8 @@
 """An ASGI app (FastAPI) under gunicorn's ASGI worker classes: its own `asgi` and uvicorn's.
-A reload under load, by HUP and by USR2, ends when the new workers serve, and fails no request."""
+A reload by HUP and by USR2 ends when the new workers serve; under load, gunicorn's own worker
+fails no request. (uvicorn's worker resets a connection it accepted just as it stops, now and
+then: README, "ASGI apps".)"""
+import json
 import os
 import shutil
 
@@ -32,8 +35,7 @@ def fastapi_app(app, version):
         handle.write(REQUIREMENTS)
 
 
-# Each worker class with one method, each method with one worker class.
-@pytest.mark.parametrize("worker_class, method", [("asgi", "hup"), ("uvicorn_worker.UvicornWorker", "usr2")])
+@pytest.mark.parametrize("worker_class, method", [("asgi", "hup"), ("asgi", "usr2")])
 def test_an_asgi_app_is_reloaded_under_load_without_a_failed_request(deploy, worker_class, method):
     app = deploy("gunicorn")
     fastapi_app(app, "1")
@@ -50,7 +52,23 @@ def test_an_asgi_app_is_reloaded_under_load_without_a_failed_request(deploy, wor
     assert result["reloaded"] is True and result["method"] == method
     assert len(result["new_pids"]) == 2 and not set(result["new_pids"]) & set(result["old_pids"])
     assert '"version":"2"' in get(app.port)
-    assert report["failed"] == 0 and report["ok"] > 0, report
+    assert report["failed"] == 0 and report["ok"] > 0, json.dumps(report)
+
+
+@pytest.mark.parametrize("method", ["hup", "usr2"])
+def test_uvicorns_worker_is_reloaded_onto_the_new_code(deploy, method):
+    app = deploy("gunicorn")
+    fastapi_app(app, "1")
+    setup = {"wsgi_deploy_worker_class": "uvicorn_worker.UvicornWorker", "wsgi_deploy_reload_method": method,
+             "wsgi_deploy_requirements": "requirements.txt", "wsgi_deploy_healthcheck_text": "Hello World"}
+    app.run(check=True, **setup)
+
+    fastapi_app(app, "2")
+    result = result_of(app.run(check=True, **setup))
+
+    assert result["reloaded"] is True and result["method"] == method
+    assert len(result["new_pids"]) == 2 and not set(result["new_pids"]) & set(result["old_pids"])
+    assert '"version":"2"' in get(app.port)
 
 
 def test_an_asgi_app_under_the_default_wsgi_worker_fails_at_once_and_is_not_left_serving(deploy):
