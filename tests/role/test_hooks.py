@@ -22,7 +22,7 @@ NOTE = """
 FAILING = """
 - name: Hook | Warm the cache
   ansible.builtin.command:
-    argv: [sh, -c, 'echo "warming /products"; echo "cache backend refused: ECONNREFUSED" >&2; exit 3']
+    argv: [sh, -c, 'echo "warming /products" >&2; echo "cache backend refused: ECONNREFUSED" >&2; exit 3']
   changed_when: true
 """
 
@@ -80,6 +80,8 @@ def test_a_failing_before_switch_hook_removes_the_release_and_quotes_its_output(
     message = failure_of(run)
     assert run.returncode != 0 and "stopped before the new release went live" in message
     assert "cache backend refused: ECONNREFUSED" in message
+    # Its output in lines of their own, not joined by a backslash and an n.
+    assert "\\n" not in message and "warming /products" not in message.splitlines()[0]
     assert get(app.port) == "hello v1" and len(releases(app)) == 1
 
 
