@@ -55,3 +55,36 @@ def test_unchanged_requirements_reuse_the_virtualenv(deploy):
     result = result_of(app.run(check=True))
     assert venv_of(app) == venv and result["method"] == "hup"
     assert os.listdir(os.path.join(app.root, "venvs")) == [venv]
+
+
+def make_package(app_dir, version):
+    """The app's own code as a package of its own (src layout), which its requirements install."""
+    package = os.path.join(app_dir, "src", "greeting")
+    os.makedirs(package, exist_ok=True)
+    with open(os.path.join(app_dir, "pyproject.toml"), "w") as handle:
+        handle.write('[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+                     '[project]\nname = "greeting"\nversion = "1"\n')
+    with open(os.path.join(package, "__init__.py"), "w") as handle:
+        handle.write('__version__ = "%s"\n' % version)
+
+
+@pytest.mark.parametrize("line", ["-e .", "."])
+def test_requirements_that_install_the_apps_own_source_run_inside_the_release(deploy, line):
+    app = deploy("gunicorn", reuse_venv=False)
+    make_package(app.src, "1.0")
+    add_dependency(app.src, requirement=line, module="greeting")
+    app.run(check=True)
+    assert get(app.port) == "hello v1 with greeting 1.0"
+    first_venv = venv_of(app)
+
+    # The package's code alone changes: the virtualenv holds a copy of it, so a new one is built.
+    make_package(app.src, "2.0")
+    result = result_of(app.run(check=True))
+    assert get(app.port) == "hello v1 with greeting 2.0"
+    assert venv_of(app) != first_venv and result["method"] == "usr2"
+    # src/ is not on the server's path: the answers come from the installed copy, which an
+    # editable install would have pointed at the release's unfinished name. Nothing is left behind.
+    assert not os.path.exists(os.path.join(app.root, "current", ".wsgi-deploy-requirements.txt"))
+
+    # The same source again: the same virtualenv, nothing to do.
+    assert result_of(app.run(check=True))["changed"] is False
