@@ -465,15 +465,16 @@ def _writable_dir(partial, relpath, writer):
     os.chmod(path, 0o755)
 
 
-def seal(root, release, writable):
+def seal(root, release, writable, group):
     """Take the writable directories of a release back from the app's user once its release
     commands ran, before the release goes live: rsync compares later releases against it as root,
-    and a live release holds nothing of the app's user.
+    and a live release holds nothing of the app's user. Like the synced code, what is left there
+    belongs to the deploying user and the app's `group`, readable by no one else.
 
     Walked by descriptor, never through a link: each directory is taken back before its entries
     are read, so that nothing new appears in it meanwhile. Anything but a directory or a regular
     file with a single link is refused."""
-    owner = (os.geteuid(), os.getegid())
+    owner = (os.geteuid(), group)
     for relpath in sorted(writable):
         relpath, path = _shared_link(os.path.join(root, "releases", release), relpath, "the release commands' directory")
         try:
@@ -488,7 +489,7 @@ def seal(root, release, writable):
 
 def _seal_dir(fd, where, owner):
     os.fchown(fd, *owner)
-    os.fchmod(fd, 0o755)
+    os.fchmod(fd, 0o750)
     for name in sorted(os.listdir(fd)):
         here = where + "/" + name
         info = os.stat(name, dir_fd=fd, follow_symlinks=False)
@@ -508,7 +509,7 @@ def _seal_dir(fd, where, owner):
                 raise ReleaseError("%s, which a release command left, is %s: leave only files and directories there"
                                    % (here, "a hard link" if stat.S_ISREG(info.st_mode) else "not a regular file"))
             os.fchown(child, *owner)
-            os.fchmod(child, stat.S_IMODE(info.st_mode) & 0o755)
+            os.fchmod(child, stat.S_IMODE(info.st_mode) & 0o750)
         finally:
             os.close(child)
 

@@ -671,7 +671,7 @@ def switched_to(module, params, before_switch=False):
             _run_as_app(module, params, argv, cwd, params["commands_timeout"], "a release command failed", **failed)
     if params["writable_dirs"] and params["release"] and not module.check_mode:
         try:
-            releases.seal(params["root"], params["release"], params["writable_dirs"])
+            releases.seal(params["root"], params["release"], params["writable_dirs"], _app_user(module, params, **failed).pw_gid)
         except releases.ReleaseError as exc:
             module.fail_json(msg=exc.msg, **failed)
     if params["hold"]:
