@@ -651,8 +651,9 @@ def server_status(params):
             "workers": procs.children(master[0]), "reason": "", "foreign": False}
 
 
-# SIGTERM means "reload brutally" to uWSGI 2.0 without die-on-term; SIGINT stops it either way.
-STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGINT}
+# SIGTERM means "reload brutally" to uWSGI 2.0 without die-on-term; SIGQUIT stops it either way,
+# and gracefully with the role's config (its hook-master-start), where SIGINT stays brutal.
+STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGQUIT}
 
 
 def stop_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):

@@ -3,7 +3,10 @@ vars file given with -e @file, or the play of the user's own playbook (the role'
 import json
 import os
 import subprocess
+import threading
+import time
 
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from helpers import get, live, set_version
 from roledeploy import BIN, ROOT
 
@@ -30,12 +33,20 @@ def test_restart_and_stop_take_the_deploys_variables_from_a_vars_file(deploy, tm
     restarted = playbook(os.path.join(ROOT, "playbooks", "restart.yml"), "-e", "@%s" % vars_file)
 
     assert restarted.returncode == 0, restarted.stdout[-3000:]
-    assert master_pid(app) != before and get(app.port) == "hello v1"
+    master_pid_after_restart = master_pid(app)
+    assert master_pid_after_restart != before and get(app.port) == "hello v1"
 
+    # A stop lets a request in flight finish (uWSGI's own SIGQUIT and SIGINT would cut it off).
+    in_flight = {}
+    slow = threading.Thread(target=lambda: in_flight.update(answer=get(app.port, "/slow?s=4")))
+    slow.start()
+    time.sleep(1)
     stopped = playbook(os.path.join(ROOT, "playbooks", "stop.yml"), "-e", "@%s" % vars_file)
+    slow.join(30)
 
     assert stopped.returncode == 0, stopped.stdout[-3000:]
-    assert not os.path.exists("/proc/%d" % before) and not os.path.exists(app.pidfile)
+    assert in_flight.get("answer") == "slow done v1"
+    assert not processes.running(master_pid_after_restart) and not os.path.exists(app.pidfile)
 
 
 USERS_PLAYBOOK = """
