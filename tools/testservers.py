@@ -20,9 +20,16 @@ BIN = os.path.dirname(sys.executable)
 
 
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now. Under pytest-xdist each test process takes only ports of its own residue
+    (modulo the number of processes): two processes never pick the same one before either binds it."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    mine = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port % count == mine:
+            return port
 
 
 def set_version(app_dir, version):
