@@ -22,12 +22,14 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 class Load(object):
     def __init__(self, url, clients=4, max_seconds=120.0, max_requests=200000, timeout=30.0,
-                 fail_pause=0.01):
+                 fail_pause=0.01, headers=None):
         if urlparse(url).hostname not in LOOPBACK:
             raise ValueError("load is only ever sent to the loopback address, not %s" % url)
         if not 1 <= clients <= MAX_CLIENTS:
             raise ValueError("clients must be 1..%d" % MAX_CLIENTS)
         self.url = url
+        # Such as the Host an app's allowed hosts name (Django's ALLOWED_HOSTS).
+        self.headers = dict(headers or {})
         self.clients = clients
         self.max_seconds = max_seconds
         self.max_requests = max_requests
@@ -73,7 +75,8 @@ class Load(object):
     def _client(self):
         while not self._done():
             try:
-                with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
+                request = urllib.request.Request(self.url, headers=self.headers)
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     body = response.read().decode("utf-8", "replace").strip()
                     status = response.status
             except urllib.error.HTTPError as exc:
@@ -122,13 +125,17 @@ def main():
     parser.add_argument("--max-requests", type=int, default=500000)
     parser.add_argument("--stop-file", help="stop once this file exists")
     parser.add_argument("--out", help="write the JSON report here too")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME: VALUE",
+                        help="send this header with each request (repeatable)")
     parser.add_argument("--single", action="store_true",
                         help="send one request and report its status, body and times")
     args = parser.parse_args()
     if args.single:
         print(json.dumps(single(args.url, args.max_seconds), sort_keys=True))
         return
-    load = Load(args.url, args.clients, args.max_seconds, args.max_requests)
+    headers = dict(item.split(":", 1) for item in args.header)
+    load = Load(args.url, args.clients, args.max_seconds, args.max_requests,
+                headers={name.strip(): value.strip() for name, value in headers.items()})
     with load:
         while not load._done():
             if args.stop_file and os.path.exists(args.stop_file):
