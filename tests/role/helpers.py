@@ -7,8 +7,9 @@ from roledeploy import Deploy
 from testservers import free_port
 from testservers import set_version as write_version
 
-# The app's own user in the tests that make one (conftest.py's app_user_deploy).
-APP_USER = "wsgitestapp"
+# The app's own user in the tests that make one (conftest.py's app_user_deploy); one for each
+# pytest-xdist process, which makes and removes it (gw0: wsgitestapp, gw1: wsgitestapp1).
+APP_USER = "wsgitestapp" + (os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:].lstrip("0") or "")
 
 
 def result_of(run):

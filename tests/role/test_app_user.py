@@ -38,11 +38,11 @@ def test_the_app_runs_as_its_own_user_without_sudo_and_cannot_change_what_it_run
     for path in ("current/main.py", "current", "venv/bin/python", "venv/lib", "etc", "releases", "venvs", "."):
         info = os.stat(os.path.join(app.root, path))
         assert info.st_uid == 0 and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH), path
-    # The code is readable by the app's group alone: a source may hold what other users must not read.
+    # The code is readable by the app's group alone: releases/, through which every release is
+    # reached, is; a source may hold what other users must not read.
     app_gid = int(subprocess.run(["id", "-g", APP_USER], capture_output=True, text=True, check=True).stdout)
-    for path in ("current/main.py", "current/requirements.txt", "current"):
-        info = os.stat(os.path.join(app.root, path))
-        assert info.st_gid == app_gid and not info.st_mode & stat.S_IRWXO, path
+    releases_dir = os.stat(os.path.join(app.root, "releases"))
+    assert releases_dir.st_gid == app_gid and stat.S_IMODE(releases_dir.st_mode) == 0o750
     other = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat",
                             os.path.join(app.root, "current", "main.py")], capture_output=True, text=True)
     assert other.returncode != 0 and "Permission denied" in other.stderr
