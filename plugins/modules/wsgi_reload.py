@@ -104,7 +104,7 @@ options:
   state:
     description:
       - V(reloaded) reloads and waits. V(status) reports whether the server runs and changes nothing.
-      - V(stopped) stops the master (gunicorn SIGTERM, uWSGI SIGQUIT: graceful under the role's config) and waits for it to exit.
+      - V(stopped) stops the master (gunicorn SIGTERM, uWSGI SIGQUIT, graceful under the role's config) and waits for it to exit.
       - V(started) starts a server that is not running by O(command), as O(user), and waits for its workers.
     type: str
     choices: [reloaded, status, stopped, started]
