@@ -23,7 +23,7 @@ import tarfile
 
 DJANGO = "Django==5.2.19"
 FLASK = "flask==3.1.3"
-FASTAPI = ["fastapi==0.165.0", "sqlmodel==0.0.50", "alembic==1.20.1"]
+FASTAPI = ["fastapi==0.165.0", "sqlmodel==0.0.50", "alembic==1.20.1", "uvicorn-worker==0.4.0", "uvicorn==0.54.0"]
 
 
 def run(argv, cwd=None, env=None):

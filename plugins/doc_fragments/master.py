@@ -20,4 +20,10 @@ options:
       - The user the master must run as. A master that the pidfile names but that runs as another
         user is taken for another app's, and is never signalled.
     type: str
+  master_unit:
+    description:
+      - The systemd unit whose cgroup the master must be in, such as C(wsgi-shop.service). A master
+        that the pidfile names but that systemd did not start for this unit is taken for another
+        app's, and is never signalled.
+    type: str
 """

@@ -32,6 +32,11 @@ def stat_fields(pid):
     return raw[raw.rindex(")") + 2:].split()
 
 
+def cgroups(pid):
+    """The cgroup paths of PID, one per hierarchy, from /proc/PID/cgroup (which the kernel writes)."""
+    return [line.split(":", 2)[2] for line in _read("/proc/%d/cgroup" % pid).splitlines() if line.count(":") >= 2]
+
+
 def credentials(pid):
     """(effective uid, set of gids) of PID, from /proc/PID/status."""
     uid, gids = None, set()

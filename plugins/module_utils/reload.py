@@ -25,6 +25,7 @@ SERVERS = ("gunicorn", "uwsgi")
 MASTER_ARGUMENT_SPEC = {
     "master_path": {"type": "path"},
     "master_user": {"type": "str"},
+    "master_unit": {"type": "str"},
 }
 # The first method of each server is its default. hup and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
@@ -65,9 +66,10 @@ def read_pidfile(path):
     return int(text)
 
 
-def find_master(server, pidfile, master_path=None, master_user=None):
+def find_master(server, pidfile, master_path=None, master_user=None, master_unit=None):
     """The (pid, start) identity of the server's master, or a ReloadError saying why not. With
-    master_path, a master whose command line does not name it (its config file) runs another app."""
+    master_path, a master whose command line does not name it (its config file) runs another app;
+    with master_unit, one outside that systemd unit's cgroup does."""
     pid = read_pidfile(pidfile)
     try:
         ident = procs.identity(pid)
@@ -95,6 +97,12 @@ def find_master(server, pidfile, master_path=None, master_user=None):
                 "pidfile %s names PID %d, a %s master that runs as uid %d, not as %s (uid %d): it runs another "
                 "app, and was not signalled" % (pidfile, pid, server, uid, master_user.pw_name, master_user.pw_uid),
                 master_pid=pid, running=False, foreign=True)
+    if master_unit and not _in_unit(pid, master_unit):
+        # systemd puts every process of a unit into the unit's cgroup, and only root moves one out.
+        raise ReloadError(
+            "pidfile %s names PID %d, a %s master outside the cgroup of %s: systemd did not start it for "
+            "this app, and it was not signalled" % (pidfile, pid, server, master_unit),
+            master_pid=pid, running=False, foreign=True)
     if master_path and not _master_names(pid, master_path):
         # The pidfile is the app's user's to write: it may name a master of another app.
         raise ReloadError(
@@ -102,6 +110,14 @@ def find_master(server, pidfile, master_path=None, master_user=None):
             "environment do not name %s: it runs another app, and was not signalled" % (pidfile, pid, server, master_path),
             master_pid=pid, running=False, foreign=True)
     return ident
+
+
+def _in_unit(pid, unit):
+    """Whether PID is in the cgroup of the systemd unit (its own, or one below it)."""
+    try:
+        return any(unit in path.split("/") for path in procs.cgroups(pid))
+    except (procs.ProcessGone, OSError):
+        return False
 
 
 def _master_names(pid, path):
@@ -164,7 +180,8 @@ def _master_user(params):
 
 def find_server(params):
     if params.get("pidfile"):
-        return find_master(params["server"], params["pidfile"], params.get("master_path"), _master_user(params))
+        return find_master(params["server"], params["pidfile"], params.get("master_path"), _master_user(params),
+                           params.get("master_unit"))
     if params["server"] == "uwsgi" and params.get("reload_file"):
         return locate_uwsgi_master(params["reload_file"])
     raise ReloadError("a pidfile is needed to find the %s master" % params["server"])

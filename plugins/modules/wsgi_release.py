@@ -53,6 +53,10 @@ description:
     prunes, and with O(lock) it releases the lock.
   - O(state=pruned) removes all but the newest O(keep) releases, interrupted syncs and the
     virtualenvs no kept release uses, never the live ones.
+  - O(state=ran) runs O(commands) in the release O(release) (the live one when empty) as O(check_user),
+    with that release's environment and the virtualenv O(venv) (the live one when empty), as release
+    commands run; a deploy's hook runs the app's own commands this way. Its output is returned
+    with the environment's values masked. In check mode it runs nothing.
 version_added: "1.1.0"
 author: wsgi-deploy developers (@wsgi-deploy)
 options:
@@ -60,7 +64,7 @@ options:
     description: What to do; see the description.
     type: str
     required: true
-    choices: [inspected, locked, unlocked, switched, live, recorded, pruned]
+    choices: [inspected, locked, unlocked, switched, live, recorded, pruned, ran]
   root:
     description: The app's root on the server, holding C(current), C(venv), C(releases/) and C(venvs/).
     type: path
@@ -204,6 +208,7 @@ options:
         C(.wsgi-deploy-env) file it holds) and its virtualenv first on C(PATH), as O(check) does.
       - A failing command fails the module quoting the command and the end of its output.
       - They run only for a new release (O(release) given).
+      - With O(state=ran), the commands to run, each in O(release) as described there.
     type: list
     elements: list
     default: []
@@ -446,6 +451,19 @@ removed:
   returned: state=pruned, and state=recorded or state=live with O(keep)
   type: list
   elements: str
+release:
+  description: The release O(state=ran) ran the commands in.
+  returned: state=ran
+  type: str
+  sample: 20261128T082745123456Z
+output:
+  description:
+    - The last lines (up to 12) of each command's output, in the order they ran, the values of the
+      release's environment masked.
+  returned: state=ran
+  type: list
+  elements: list
+  sample: [["Operations to perform:", "  Apply all migrations: notes", "No migrations to apply."]]
 """
 
 import grp
@@ -640,12 +658,31 @@ def _run_as_app(module, params, argv, cwd, seconds, what, **failed):
         code, tail = procs.run_as(argv, user, cwd, seconds, env=env)
     except OSError as exc:
         module.fail_json(msg="%s: %s did not run: %s" % (what, " ".join(argv), exc), **failed)
+    tail = _masked(tail, params)
     if code != 0:
-        tail = _masked(tail, params)
         how = "took longer than %ds" % seconds if code is None else "exit %d" % code
         ending = (": " + tail[-1]) if tail else ""
         module.fail_json(msg="%s as user %s (%s): %s%s" % (what, user.pw_name, how, " ".join(argv), ending),
                          rc=code, stderr="\n".join(tail), stderr_lines=tail, **failed)
+    return tail
+
+
+def ran(module, params):
+    """Run commands in a release as the app's user, as its release commands ran: for a hook."""
+    _check_names(module, params)
+    if not params["commands"]:
+        module.fail_json(msg="state=ran needs commands: a list of argv lists, such as [[python, manage.py, check]]")
+    release = params["release"] or releases.live(params["root"])["release"]
+    if not release:
+        module.fail_json(msg="no release to run the commands in: nothing is live under %s, and release is empty"
+                             % params["root"])
+    params = dict(params, release=release)
+    if module.check_mode:
+        return {"changed": True, "release": release, "output": []}
+    cwd = os.path.join(params["root"], "releases", release)
+    output = [_run_as_app(module, params, argv, cwd, params["commands_timeout"], "a command failed")
+              for argv in params["commands"]]
+    return {"changed": True, "release": release, "output": output}
 
 
 def switched_to(module, params, before_switch=False):
@@ -746,7 +783,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "state": {"type": "str", "required": True,
-                      "choices": ["inspected", "locked", "unlocked", "switched", "live", "recorded", "pruned"]},
+                      "choices": ["inspected", "locked", "unlocked", "switched", "live", "recorded", "pruned", "ran"]},
             "root": {"type": "path"},
             "lock": {"type": "path"},
             "owner": {"type": "dict", "default": {}},
@@ -790,6 +827,7 @@ def main():
             ("state", "recorded", ["root", "digest"]),
             ("state", "pruned", ["root", "keep"]),
             ("state", "switched", ["root"]),
+            ("state", "ran", ["root", "commands"]),
             ("switch", True, ["root"]),
             ("reload", True, ["server"]),
             ("method", "chain", ["reload_file"]),
@@ -812,6 +850,8 @@ def main():
         if state == "switched":
             built, switched = switched_to(module, params)
             module.exit_json(changed=built or bool(switched), built=built, switched=switched)
+        if state == "ran":
+            module.exit_json(**ran(module, params))
         if state == "live":
             if params["keep"] is not None and params["keep"] < 1:
                 module.fail_json(msg="keep must be at least 1, so that the live release stays; got %d" % params["keep"])

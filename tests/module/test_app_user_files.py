@@ -260,3 +260,14 @@ def test_a_pidfile_naming_a_master_of_another_user_gets_it_no_signal(gunicorn):
     assert raised.value.facts["foreign"] is True
     assert gunicorn.worker_pids() == workers, "the master of another user was signalled"
     assert reload_server(dict(gunicorn.params(), master_user="root"))["reloaded"] is True
+
+
+def test_a_pidfile_naming_a_master_outside_the_units_cgroup_gets_it_no_signal(gunicorn):
+    # This master was started by the test, in no unit's cgroup: under systemd, the app's master is
+    # in its unit's, and a forged pidfile can name only a process outside it.
+    workers = gunicorn.worker_pids()
+    with pytest.raises(ReloadError) as raised:
+        reload_server(dict(gunicorn.params(), master_unit="wsgi-shop.service"))
+    assert "outside the cgroup of wsgi-shop.service" in raised.value.msg and "was not signalled" in raised.value.msg
+    assert raised.value.facts["foreign"] is True
+    assert gunicorn.worker_pids() == workers, "a master outside the unit was signalled"

@@ -1,7 +1,10 @@
 """Hooks run at fixed points whatever the deploy does next: before the switch, before the new code
 goes live (a start on the first deploy, a reload later), and after the deploy; a failing one
 stops the deploy with its own output, the live release serving."""
+import json
 import os
+
+import pytest
 
 from helpers import failure_of, get, live, releases, set_version
 
@@ -24,6 +27,35 @@ FAILING = """
   ansible.builtin.command:
     argv: [sh, -c, 'echo "warming /products" >&2; echo "cache backend refused: ECONNREFUSED" >&2; exit 3']
   changed_when: true
+"""
+# A task whose become cannot run (a host without sudo): the module never starts, and only the
+# shell's stderr says why.
+BECOME_FAILS = """
+- name: Hook | Purge the CDN as its own user
+  ansible.builtin.command: "true"
+  become: true
+  become_user: nobody
+  become_exe: /nonexistent/sudo
+  changed_when: true
+"""
+# The app's own command, run as release commands run; its output noted with what the hook knew.
+APP_COMMAND = """
+- name: Hook | Run the app's own command in the new release
+  graceful.wsgi_deploy.wsgi_release:
+    state: ran
+    root: "{{{{ wsgi_deploy_root }}}}"
+    release: "{{{{ wsgi_deploy_hook.release | basename }}}}"
+    venv: "{{{{ wsgi_deploy_hook.venv | basename }}}}"
+    check_user: "{{{{ wsgi_deploy_hook.user }}}}"
+    commands:
+      - [sh, -c, 'test "$GREETING" = bonjour && echo "greeted in $(basename "$PWD") with $(command -v python)"; echo "token=$API_TOKEN"']
+  register: _hook_ran
+
+- name: Hook | Note its output
+  ansible.builtin.copy:
+    content: "{{{{ {{'output': _hook_ran.output, 'release': wsgi_deploy_hook.release, 'venv': wsgi_deploy_hook.venv}} | to_json }}}}"
+    dest: {log}
+    mode: "0600"
 """
 
 
@@ -63,11 +95,11 @@ def test_each_hook_runs_where_it_says_on_a_start_a_reload_and_a_deploy_with_noth
     assert notes(log) == ["after_deploy -  current=%s" % second]
 
 
-def deploy_v2_with_failing_hook(app, tmp_path, hook):
+def deploy_v2_with_failing_hook(app, tmp_path, hook, tasks=FAILING):
     """v1 live, then v2 with a hook that fails where `hook` (its variable) runs."""
     app.run(check=True)
     failing = tmp_path / "warm.yml"
-    failing.write_text(FAILING)
+    failing.write_text(tasks)
     set_version(app, "2")
     return app.run(**{hook: str(failing)})
 
@@ -95,3 +127,33 @@ def test_a_failing_before_live_hook_rolls_back_quoting_its_output_not_the_server
     assert "Log (" not in message and "Booting worker" not in message
     assert get(app.port) == "hello v1" and len(releases(app)) == 1
     assert os.path.isfile(os.path.join(app.root, "releases", live(app), ".wsgi-deploy-went-live"))
+
+
+@pytest.mark.parametrize("hook", ["wsgi_deploy_before_switch_tasks", "wsgi_deploy_before_live_tasks"])
+def test_a_hook_whose_become_fails_is_quoted_with_what_the_shell_said(deploy, tmp_path, hook):
+    app = deploy("gunicorn")
+
+    run = deploy_v2_with_failing_hook(app, tmp_path, hook, BECOME_FAILS)
+
+    message = failure_of(run)
+    assert run.returncode != 0 and "Purge the CDN" in message
+    assert "/nonexistent/sudo: not found" in message, message
+    assert get(app.port) == "hello v1" and len(releases(app)) == 1
+
+
+def test_a_hook_runs_the_apps_command_in_the_new_release_with_its_environment_masked(deploy, tmp_path):
+    app = deploy("gunicorn")
+    log = tmp_path / "ran.json"
+    hook = tmp_path / "ran.yml"
+    hook.write_text(APP_COMMAND.format(log=log))
+    env = {"GREETING": "bonjour", "API_TOKEN": "s3cr3t-t0ken-value"}
+    app.run(check=True, wsgi_deploy_env=env)
+    set_version(app, "2")
+
+    run = app.run(check=True, wsgi_deploy_env=env, wsgi_deploy_before_switch_tasks=str(hook))
+
+    noted = json.loads(log.read_text())
+    release, venv = os.path.basename(noted["release"]), noted["venv"]
+    assert release == live(app) and release != releases(app)[0]
+    assert noted["output"] == [["greeted in %s with %s/bin/python" % (release, venv), "token=********"]]
+    assert "s3cr3t-t0ken-value" not in run.stdout + run.stderr
