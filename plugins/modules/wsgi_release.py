@@ -53,7 +53,8 @@ description:
     prunes, and with O(lock) it releases the lock.
   - O(state=pruned) removes all but the newest O(keep) releases, interrupted syncs and the
     virtualenvs no kept release uses, never the live ones.
-  - O(state=ran) runs O(commands) in the release O(release) (the live one when empty) as O(check_user),
+  - O(state=ran) runs O(commands) in the release O(release) (the live one when empty) as O(check_user)
+    (never as root, which it refuses),
     with that release's environment and the virtualenv O(venv) (the live one when empty), as release
     commands run; a deploy's hook runs the app's own commands this way. Its output is returned
     with the environment's values masked. In check mode it runs nothing.
@@ -672,6 +673,9 @@ def ran(module, params):
     _check_names(module, params)
     if not params["commands"]:
         module.fail_json(msg="state=ran needs commands: a list of argv lists, such as [[python, manage.py, check]]")
+    if _app_user(module, params).pw_uid == 0 and os.geteuid() == 0:
+        # The release links to what the app's user writes (its shared paths): root runs none of it.
+        module.fail_json(msg="state=ran runs the app's commands as the app's user, never as root: set check_user")
     release = params["release"] or releases.live(params["root"])["release"]
     if not release:
         module.fail_json(msg="no release to run the commands in: nothing is live under %s, and release is empty"

@@ -251,23 +251,21 @@ def test_a_pidfile_naming_another_apps_master_gets_it_no_signal(gunicorn, tmp_pa
     assert reload_server(own)["reloaded"] is True
 
 
-def test_a_pidfile_naming_a_master_of_another_user_gets_it_no_signal(gunicorn):
+@pytest.mark.parametrize("proof, refusal", [
     # This master runs as root; the app's master would run as the app's user.
+    ({"master_user": "nobody"}, "runs as uid 0, not as nobody"),
+    # It was started by the test, in no unit's cgroup: under systemd, the app's master is in its
+    # unit's, and a forged pidfile can name only a process outside it.
+    ({"master_unit": "wsgi-shop.service"}, "outside the cgroup of wsgi-shop.service"),
+])
+def test_a_pidfile_naming_a_master_that_is_not_the_apps_gets_it_no_signal(gunicorn, proof, refusal):
     workers = gunicorn.worker_pids()
     with pytest.raises(ReloadError) as raised:
-        reload_server(dict(gunicorn.params(), master_user="nobody"))
-    assert "runs as uid 0, not as nobody" in raised.value.msg and "was not signalled" in raised.value.msg
+        reload_server(dict(gunicorn.params(), **proof))
+    assert refusal in raised.value.msg and "was not signalled" in raised.value.msg
     assert raised.value.facts["foreign"] is True
-    assert gunicorn.worker_pids() == workers, "the master of another user was signalled"
+    assert gunicorn.worker_pids() == workers, "a master that is not the app's was signalled"
+
+
+def test_a_master_of_the_expected_user_is_reloaded(gunicorn):
     assert reload_server(dict(gunicorn.params(), master_user="root"))["reloaded"] is True
-
-
-def test_a_pidfile_naming_a_master_outside_the_units_cgroup_gets_it_no_signal(gunicorn):
-    # This master was started by the test, in no unit's cgroup: under systemd, the app's master is
-    # in its unit's, and a forged pidfile can name only a process outside it.
-    workers = gunicorn.worker_pids()
-    with pytest.raises(ReloadError) as raised:
-        reload_server(dict(gunicorn.params(), master_unit="wsgi-shop.service"))
-    assert "outside the cgroup of wsgi-shop.service" in raised.value.msg and "was not signalled" in raised.value.msg
-    assert raised.value.facts["foreign"] is True
-    assert gunicorn.worker_pids() == workers, "a master outside the unit was signalled"

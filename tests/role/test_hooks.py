@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from helpers import failure_of, get, live, releases, set_version
+from helpers import APP_USER, failure_of, get, live, releases, set_version
 
 # Notes the phase, the action, the new release and what `current` points at as the hook runs.
 NOTE = """
@@ -141,19 +141,35 @@ def test_a_hook_whose_become_fails_is_quoted_with_what_the_shell_said(deploy, tm
     assert get(app.port) == "hello v1" and len(releases(app)) == 1
 
 
-def test_a_hook_runs_the_apps_command_in_the_new_release_with_its_environment_masked(deploy, tmp_path):
-    app = deploy("gunicorn")
+def test_a_hook_runs_the_apps_command_in_the_new_release_with_its_environment_masked(app_user_deploy, tmp_path):
+    app = app_user_deploy("gunicorn")
     log = tmp_path / "ran.json"
     hook = tmp_path / "ran.yml"
     hook.write_text(APP_COMMAND.format(log=log))
-    env = {"GREETING": "bonjour", "API_TOKEN": "s3cr3t-t0ken-value"}
-    app.run(check=True, wsgi_deploy_env=env)
+    setup = {"wsgi_deploy_user": APP_USER, "wsgi_deploy_python": "/usr/bin/python3",
+             "wsgi_deploy_env": {"GREETING": "bonjour", "API_TOKEN": "s3cr3t-t0ken-value"}}
+    app.run(check=True, **setup)
     set_version(app, "2")
 
-    run = app.run(check=True, wsgi_deploy_env=env, wsgi_deploy_before_switch_tasks=str(hook))
+    run = app.run(check=True, wsgi_deploy_before_switch_tasks=str(hook), **setup)
 
     noted = json.loads(log.read_text())
     release, venv = os.path.basename(noted["release"]), noted["venv"]
     assert release == live(app) and release != releases(app)[0]
     assert noted["output"] == [["greeted in %s with %s/bin/python" % (release, venv), "token=********"]]
     assert "s3cr3t-t0ken-value" not in run.stdout + run.stderr
+
+
+def test_a_hook_cannot_run_the_apps_commands_as_root(deploy, tmp_path):
+    # This deploy's app user is the deploying user, root: the release's shared paths are the
+    # app's to write, and root runs nothing in it.
+    app = deploy("gunicorn")
+    hook = tmp_path / "ran.yml"
+    hook.write_text(APP_COMMAND.format(log=tmp_path / "ran.json"))
+    app.run(check=True)
+    set_version(app, "2")
+
+    run = app.run(wsgi_deploy_before_switch_tasks=str(hook))
+
+    assert run.returncode != 0 and "never as root: set check_user" in failure_of(run)
+    assert get(app.port) == "hello v1" and not (tmp_path / "ran.json").exists()
