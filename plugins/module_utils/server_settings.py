@@ -91,8 +91,9 @@ def _python_literal(value):
 
 def render(settings, server):
     """The lines the config file ends with, one setting (uWSGI: one value) a line."""
-    if problems(settings, server):
-        raise ValueError("wsgi_deploy_server_settings has problems: %s" % " ".join(problems(settings, server)))
+    found = problems(settings, server)
+    if found:
+        raise ValueError("wsgi_deploy_server_settings has problems: %s" % " ".join(found))
     lines = []
     for name in sorted(settings):
         value = settings[name]

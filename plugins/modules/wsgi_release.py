@@ -168,8 +168,20 @@ options:
     description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
     type: path
   unit:
-    description: With O(state=inspected), a systemd unit whose main PID to report.
+    description:
+      - With O(state=inspected), a systemd unit whose main PID to report. On a host that does not run
+        systemd, O(state=inspected) refuses it.
     type: str
+  python:
+    description:
+      - With O(state=inspected), the interpreter the app's virtualenv is made with. When the virtualenv
+        O(venv) is not complete yet, O(state=inspected) refuses an interpreter that cannot make one
+        (Debian's C(python3) without C(python3-venv)).
+    type: path
+  needs_rsync:
+    description: With O(state=inspected), refuse a host without C(rsync), which the sync needs.
+    type: bool
+    default: false
   dest:
     description:
       - A directory that a server set up by hand imports its app from, deployed into in place.
@@ -470,6 +482,8 @@ output:
 import grp
 import os
 import pwd
+import shutil
+import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -482,6 +496,20 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import prepare as prepare_reload
 
 CHECK_SECONDS = 300
+
+
+def _systemd_runs():
+    """Whether systemd is this host's service manager (as sd_booted() decides)."""
+    return os.path.isdir("/run/systemd/system")
+
+
+def _cannot_make_venv(python):
+    """Why `python -m venv` would fail here (its stdlib's venv or ensurepip missing), or ""."""
+    try:
+        done = subprocess.run([python, "-c", "import ensurepip, venv"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    return "" if done.returncode == 0 else ((done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1])
 
 
 def _main_pid(module, unit):
@@ -552,6 +580,18 @@ def _refusals(params, result):
             found.append("wsgi_deploy_dest %s is not a directory: a server set up by hand already imports its "
                          "app from there." % params["dest"])
     deployer = result["user"]
+    if params["unit"] and not _systemd_runs():
+        found.append("this host does not run systemd (it has no /run/systemd/system), which wsgi_deploy_service_manager "
+                     "systemd needs: set wsgi_deploy_service_manager: none to run the server as a daemon.")
+    # Packages the role does not install must be there before it makes anything.
+    if params["needs_rsync"] and not shutil.which("rsync", path=os.environ.get("PATH", "") + ":/usr/bin:/bin"):
+        found.append("rsync is not installed on this host, and the code is synced with it: install it, or set "
+                     "wsgi_deploy_install_packages: true.")
+    if params["python"] and not result.get("venv_ready"):
+        why = _cannot_make_venv(params["python"])
+        if why:
+            found.append("%s cannot make the app's virtualenv here (%s): install python3-venv, or set "
+                         "wsgi_deploy_install_packages: true." % (params["python"], why))
     if params["unit"] and deployer != "root":
         found.append("wsgi_deploy_service_manager systemd installs a unit and needs root: use become: true, or "
                      "wsgi_deploy_service_manager none to run the server as %s." % deployer)
@@ -597,7 +637,7 @@ def inspected(module, params):
     if params["dest"]:
         result["dest_is_dir"] = os.path.isdir(params["dest"])
     if params["unit"]:
-        result["main_pid"] = _main_pid(module, params["unit"])
+        result["main_pid"] = _main_pid(module, params["unit"]) if _systemd_runs() else 0
     result["taken"] = False
     refusals = _refusals(params, result)
     if refusals:
@@ -700,9 +740,10 @@ def switched_to(module, params, before_switch=False):
         if not (params["release"] and params["venv"]):
             module.fail_json(msg="a release to complete (release_key given) needs its name in release "
                                  "and its virtualenv in venv", **failed)
-        user = _app_user(module, params, **failed)
+        # In check mode a first deploy's app user is not made yet, and nothing is handed to it.
+        user = None if module.check_mode else _app_user(module, params, **failed)
         built = releases.build(params["root"], params["release"], params["release_key"], params["venv"], params["shared"],
-                               module.check_mode, params["writable_dirs"], (user.pw_uid, user.pw_gid))
+                               module.check_mode, params["writable_dirs"], user and (user.pw_uid, user.pw_gid))
     if params["check"] and not module.check_mode:
         _run_as_app(module, params, params["check"], params["check_cwd"] or "/", CHECK_SECONDS,
                     "the new release's app failed its check", **failed)
@@ -807,6 +848,8 @@ def main():
             "reload_file": {"type": "path"},
             **MASTER_ARGUMENT_SPEC,
             "unit": {"type": "str"},
+            "python": {"type": "path"},
+            "needs_rsync": {"type": "bool", "default": False},
             "dest": {"type": "path"},
             "exclude": {"type": "list", "elements": "str", "default": []},
             "check": {"type": "list", "elements": "str", "default": []},

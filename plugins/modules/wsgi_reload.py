@@ -343,7 +343,10 @@ def main():
             try:
                 user = pwd.getpwnam(params["user"]) if params["user"] else pwd.getpwuid(os.geteuid())
             except KeyError:
-                module.fail_json(msg="no user %s to run the %s as" % (params["user"], params["server"]))
+                # In check mode a first deploy's app user is not made yet; nothing runs as it.
+                if not module.check_mode:
+                    module.fail_json(msg="no user %s to run the %s as" % (params["user"], params["server"]))
+                user = None
             module.exit_json(**start_server(params, user, check_mode=module.check_mode))
         result = reload_server(params, check_mode=module.check_mode)
     except ReloadError as exc:

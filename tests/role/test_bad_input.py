@@ -59,6 +59,11 @@ CASES = [
     ({"wsgi_deploy_server_settings": {"accesslog": "-\nbind = '0.0.0.0:80'"}},
      'wsgi_deploy_server_settings: the value of accesslog holds a line break'),
     ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
+    # Host assumptions, found before anything is made: this test host runs no systemd, and an
+    # interpreter that cannot make a virtualenv (Debian's python3 without python3-venv) is refused.
+    ({"wsgi_deploy_service_manager": "systemd", "wsgi_deploy_user": "wsgibadinput"},
+     "this host does not run systemd (it has no /run/systemd/system)"),
+    ({"wsgi_deploy_python": "/bin/false"}, "/bin/false cannot make the app's virtualenv here"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/tmp"}, "wsgi_deploy_pidfile"),
 ]
 
@@ -112,3 +117,21 @@ def test_an_existing_user_the_role_would_damage_is_refused_and_left_alone(deploy
     assert says in run.stdout and "Nothing was changed" in run.stdout, run.stdout[-3000:]
     assert pwd.getpwnam(name) == before, "the user's shell or home changed"
     assert not os.path.exists(app.root)
+
+
+def test_a_controller_without_rsync_is_told_so_before_any_change(deploy, tmp_path, monkeypatch):
+    # This controller's own programs, but rsync.
+    farm = tmp_path / "bin"
+    farm.mkdir()
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        for name in os.listdir(directory) if os.path.isdir(directory) else []:
+            if name != "rsync" and not (farm / name).exists():
+                (farm / name).symlink_to(os.path.join(directory, name))
+    monkeypatch.setenv("PATH", str(farm))
+    app = deploy("gunicorn", reuse_venv=False)
+
+    run = app.run()
+
+    assert run.returncode != 0
+    assert "rsync is not installed on the controller (this machine)" in run.stdout, run.stdout[-3000:]
+    assert not os.path.exists(app.root), "the role created files before refusing"

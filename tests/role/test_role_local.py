@@ -1,10 +1,12 @@
 """The role run for real on this machine as a daemon-managed server: deploys, check mode."""
 import os
+import pwd
+import subprocess
 
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import get, result_of, set_version
+from helpers import APP_USER, get, result_of, set_version
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
@@ -45,6 +47,24 @@ def test_check_mode_twin_reports_the_change_and_touches_nothing(deploy):
     assert open(deployed).read() == before
     assert processes.children(master) == workers
     assert get(app.port) == "hello v1"
+
+
+@pytest.mark.parametrize("as_app_user", [False, True], ids=["deploying user", "new app user"])
+def test_check_mode_on_a_first_deploy_reports_the_change_and_makes_nothing(deploy, app_user_deploy, as_app_user):
+    # A new app user is not made in check mode: nothing after may need it to exist.
+    app = app_user_deploy("gunicorn", reuse_venv=False) if as_app_user else deploy("gunicorn", reuse_venv=False)
+    setup = {"wsgi_deploy_user": APP_USER, "wsgi_deploy_python": "/usr/bin/python3"} if as_app_user else {}
+    subprocess.run(["userdel", APP_USER], check=False, capture_output=True)  # left by an earlier test, if any
+
+    run = app.run("--check", "--diff", check=True, **setup)
+
+    result = result_of(run)
+    assert result["changed"] is True and result["reloaded"] is False
+    assert "check mode, the code would change, and gunicorn would be started" in run.stdout
+    assert not os.path.exists(app.root)
+    if as_app_user:
+        with pytest.raises(KeyError):
+            pwd.getpwnam(APP_USER)
 
 
 def test_health_check_headers_never_show_in_the_output(deploy):

@@ -84,3 +84,25 @@ def test_the_service_runs_after_every_case_and_systemd_tracks_its_master(host, s
     master = int(host.file("/srv/%s/run/server.pid" % name).content_string.strip())
     main_pid = int(host.check_output("systemctl show --property=MainPID --value wsgi-%s.service" % name))
     assert main_pid == master
+
+
+def test_a_gunicorn_of_the_apps_user_named_in_the_pidfile_is_refused_and_not_signalled(host):
+    # Its user and its command line are the app's master's: only systemd's cgroup tells them apart.
+    case = seen(host, "gunicorn", "forged_master")
+    assert "outside the cgroup of wsgi-fg.service" in case["failure"], case["failure"]
+    assert "not signalled" in case["failure"] and "Nothing was changed" in case["failure"]
+    assert case["extra"]["forged_workers_after"] == case["extra"]["forged_workers_before"]
+    assert case["extra"]["master_alive"] is True
+    assert case["load"]["failed"] == 0, case["load"]
+    assert case["body_after"] == "hello v4 with six 1.17.0"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_link_the_apps_user_leaves_in_a_shared_directory_is_not_followed_by_root(host, server):
+    case = seen(host, server, "shared_link")
+    assert case["extra"]["swap_refused"] is True and "Permission denied" in case["extra"]["swap_said"]
+    assert case["failure"] == ""
+    assert case["result"]["release"], "the deploy prepared the host again and made a release"
+    assert case["extra"]["target_owner"] == "root" and case["extra"]["target_mode"] == "0755"
+    assert case["load"]["failed"] == 0, case["load"]
+    assert case["body_after"] == "hello v2"
