@@ -254,7 +254,8 @@ options:
   log_file:
     description:
       - With O(state=inspected), a log whose last lines to report, read only as a regular file,
-        never through a symlink or from a FIFO.
+        never through a symlink or from a FIFO. With O(root), one that is there but is not a regular
+        file with one link is refused, as is a O(fifo_file) that is there but is not a FIFO.
       - With O(state=live), or O(state=inspected) with O(method), the server's log, read as M(graceful.wsgi_deploy.wsgi_reload) reads it.
     type: path
 extends_documentation_fragment:
@@ -483,12 +484,13 @@ import grp
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_files, health, releases
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
@@ -506,7 +508,7 @@ def _systemd_runs():
 def _cannot_make_venv(python):
     """Why `python -m venv` would fail here (its stdlib's venv or ensurepip missing), or ""."""
     try:
-        done = subprocess.run([python, "-c", "import ensurepip, venv"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([python, "-c", "import ensurepip, venv"], capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     return "" if done.returncode == 0 else ((done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1])
@@ -580,6 +582,8 @@ def _refusals(params, result):
             found.append("wsgi_deploy_dest %s is not a directory: a server set up by hand already imports its "
                          "app from there." % params["dest"])
     deployer = result["user"]
+    if params["root"]:
+        found.extend(_app_file_refusals(params))
     if params["unit"] and not _systemd_runs():
         found.append("this host does not run systemd (it has no /run/systemd/system), which wsgi_deploy_service_manager "
                      "systemd needs: set wsgi_deploy_service_manager: none to run the server as a daemon.")
@@ -604,6 +608,25 @@ def _refusals(params, result):
 
 
 LOGINLESS_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
+
+
+def _app_file_refusals(params):
+    """The server's log and master FIFO lie in directories of the app's user: one swapped for a link
+    or a file of another kind is refused before anything changes, not met halfway through the reload."""
+    found = []
+    if params["log_file"]:
+        try:
+            app_files.regular_stat(params["log_file"])
+        except app_files.UnsafeFile as exc:
+            found.append("The server's log %s: root reads no such file, and the reload would not see its end. The app's "
+                         "user (log/ is its own) may have put it there: make it a regular file again." % exc)
+        except OSError:
+            pass  # unreadable for another reason: the reload says why, if it needs the log
+    fifo = params["fifo_file"]
+    if fifo and os.path.lexists(fifo) and not stat.S_ISFIFO(os.lstat(fifo).st_mode):
+        found.append("The master FIFO %s is not a FIFO: root writes nothing to it. The app's user (run/ is its own) "
+                     "may have put it there: remove it and restart the server, which makes it again." % fifo)
+    return found
 
 
 def _app_user_refusals(name, root):

@@ -106,3 +106,22 @@ def test_a_link_the_apps_user_leaves_in_a_shared_directory_is_not_followed_by_ro
     assert case["extra"]["target_owner"] == "root" and case["extra"]["target_mode"] == "0755"
     assert case["load"]["failed"] == 0, case["load"]
     assert case["body_after"] == "hello v2"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_log_the_apps_user_swapped_for_a_link_is_refused_and_not_read(host, server):
+    case = seen(host, server, "log_link")
+    assert "/log/server.log is a symlink, which is never followed" in case["failure"], case["failure"]
+    assert "Nothing was changed" in case["failure"]
+    assert case["extra"]["secret"] not in case["failure"] + json.dumps(case["result"]), "root read the file"
+    assert case["load"]["failed"] == 0, case["load"]
+    assert case["body_after"] == "hello v2"
+
+
+def test_a_master_fifo_the_apps_user_swapped_for_a_link_is_refused_and_its_target_kept(host):
+    case = seen(host, "uwsgi", "fifo_link")
+    assert "/run/master.fifo is not a FIFO: root writes nothing to it" in case["failure"], case["failure"]
+    assert "Nothing was changed" in case["failure"]
+    assert case["extra"]["target_content"] == "root's own content\n"
+    assert case["load"]["failed"] == 0, case["load"]
+    assert case["body_after"] == "hello v2"
