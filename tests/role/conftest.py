@@ -59,6 +59,14 @@ class BuiltVirtualenvs(object):
         self.made[self._inputs(app)] = name
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_app_user_left_from_a_cut_off_run():
+    """A run killed halfway leaves its app user's servers running, and that user then cannot be
+    removed or made again: this process's test user starts with no process and no account."""
+    subprocess.run(["pkill", "-KILL", "-u", APP_USER], check=False, capture_output=True)
+    subprocess.run(["userdel", APP_USER], check=False, capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def built_venvs(tmp_path_factory):
     return BuiltVirtualenvs(tmp_path_factory.mktemp("built-venvs"))
