@@ -50,7 +50,8 @@ def ansible_pids(proc="/proc", ps="ps"):
     if os.path.isdir(os.path.join(proc, "self")):
         return sorted(pid for pid in _proc_pids(proc) if b"ansible" in _cmdline(proc, pid))
     try:
-        listing = subprocess.run([ps, "-A", "-o", "pid=", "-o", "command="], capture_output=True, check=True).stdout
+        # -ww: without a terminal, ps cuts each line at 80 columns, and a long path hides the rest.
+        listing = subprocess.run([ps, "-A", "-ww", "-o", "pid=", "-o", "command="], capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise AnsibleLookupError("cannot list the controller's processes, with no /proc and no working ps: %s" % exc)
     found = []

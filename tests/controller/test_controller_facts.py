@@ -10,7 +10,8 @@ from ansible_collections.graceful.wsgi_deploy.plugins.lookup.controller import a
 @pytest.fixture
 def processes():
     """A process whose command line names ansible, and one whose does not."""
-    started = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", marker])
+    # The marker comes after a long argument, as after a long path to Python: ps cuts lines short.
+    started = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "x" * 200, marker])
                for marker in ("ansible-playbook-stand-in", "unrelated-stand-in")]
     yield started
     for proc in started:
