@@ -125,6 +125,13 @@ def complete_releases(root):
             and not os.path.islink(os.path.join(releases_dir, name))]
 
 
+def release_names(root):
+    """Every entry of releases/ that is a directory, complete or cut off (PARTIAL), sorted."""
+    releases_dir = os.path.join(root, "releases")
+    return [name for name in _entries(releases_dir)
+            if os.path.isdir(os.path.join(releases_dir, name)) and not os.path.islink(os.path.join(releases_dir, name))]
+
+
 def went_live_releases(root):
     """The complete releases that answered their health check as the live one, oldest first."""
     return [name for name in complete_releases(root)

@@ -182,6 +182,14 @@ options:
     description: With O(state=inspected), refuse a host without C(rsync), which the sync needs.
     type: bool
     default: false
+  release_name:
+    description:
+      - With O(state=inspected), the name a release made now gets (returned as C(stamp)) instead of the
+        server's clock, such as one chosen on the controller for every host of a fleet.
+      - Releases sort by name. Unless the deploy is unchanged, a name that does not sort after every
+        release already there (complete or cut off) is refused, before anything changes.
+    type: str
+    default: ""
   dest:
     description:
       - A directory that a server set up by hand imports its app from, deployed into in place.
@@ -402,7 +410,7 @@ status:
   returned: state=inspected and O(server) given
   type: dict
 stamp:
-  description: A name for a release made now, the server's UTC time to the microsecond.
+  description: A name for a release made now, O(release_name) or else the server's UTC time to the microsecond.
   returned: state=inspected
   type: str
   sample: 20261128T082745123456Z
@@ -591,6 +599,7 @@ def _refusals(params, result):
     if params["needs_rsync"] and not shutil.which("rsync", path=os.environ.get("PATH", "") + ":/usr/bin:/bin"):
         found.append("rsync is not installed on this host, and the code is synced with it: install it, or set "
                      "wsgi_deploy_install_packages: true.")
+    found.extend(_release_name_refusals(params, result))
     if params["python"] and not result.get("venv_ready"):
         why = _cannot_make_venv(params["python"])
         if why:
@@ -605,6 +614,22 @@ def _refusals(params, result):
     if params["root"] and params["app_user"] and deployer == "root" and params["app_user"] != deployer:
         found.extend(_app_user_refusals(params["app_user"], params["root"]))
     return found
+
+
+def _release_name_refusals(params, result):
+    """A release name chosen elsewhere must sort after every release here: rollbacks and pruning
+    take the newest by name, and a name already there, even cut off, is another deploy's."""
+    name = params["release_name"]
+    if not name or not params["root"] or result.get("unchanged"):
+        return []
+    here = [entry[:-len(releases.PARTIAL)] if entry.endswith(releases.PARTIAL) else entry
+            for entry in releases.release_names(params["root"])]
+    later = sorted(entry for entry in here if entry >= name)
+    if not later:
+        return []
+    return ["The release id %s does not sort after release %s, which %s already holds: releases sort by name. "
+            "The controller's clock may be behind this host's, or the id was used before: choose a later "
+            "wsgi_deploy_release_id, or leave it empty for the host's own clock." % (name, later[-1], params["root"])]
 
 
 LOGINLESS_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
@@ -652,10 +677,11 @@ def _app_user_refusals(name, root):
 
 
 def inspected(module, params):
+    _check_names(module, params)
     result = _view(params)
     # The name a release made now gets: sorted by time, on the server's clock.
     now = time.time()
-    result["stamp"] = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "%06dZ" % int(now % 1 * 1e6)
+    result["stamp"] = params["release_name"] or (time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + "%06dZ" % int(now % 1 * 1e6))
     _note_status(result, params)
     if params["dest"]:
         result["dest_is_dir"] = os.path.isdir(params["dest"])
@@ -836,10 +862,10 @@ def _seconds(value):
 
 def _check_names(module, params, **failed):
     """A release or virtualenv name is one directory entry, never a path out of its parent."""
-    for key in ("release", "venv"):
+    for key, parent in (("release", "releases"), ("venv", "venvs"), ("release_name", "releases")):
         name = params[key]
         if name and (name in (".", "..") or "/" in name or "\0" in name or name.endswith(releases.PARTIAL)):
-            module.fail_json(msg="%s must be the name of a directory in %ss/, not %r" % (key, key, name), **failed)
+            module.fail_json(msg="%s must be the name of a directory in %s/, not %r" % (key, parent, name), **failed)
     for relpath in params["shared"]:
         parts = relpath.strip("/").split("/")
         if relpath.startswith("/") or not relpath.strip("/") or ".." in parts:
@@ -873,6 +899,7 @@ def main():
             "unit": {"type": "str"},
             "python": {"type": "path"},
             "needs_rsync": {"type": "bool", "default": False},
+            "release_name": {"type": "str", "default": ""},
             "dest": {"type": "path"},
             "exclude": {"type": "list", "elements": "str", "default": []},
             "check": {"type": "list", "elements": "str", "default": []},

@@ -59,6 +59,8 @@ CASES = [
     ({"wsgi_deploy_server_settings": {"accesslog": "-\nbind = '0.0.0.0:80'"}},
      'wsgi_deploy_server_settings: the value of accesslog holds a line break'),
     ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
+    ({"wsgi_deploy_release_commands": [["python", 3]]}, "wsgi_deploy_release_commands must be a list of commands"),
+    ({"wsgi_deploy_release_commands_once": [[]]}, "wsgi_deploy_release_commands_once must be a list of commands"),
     # Host assumptions, found before anything is made: this test host runs no systemd, and an
     # interpreter that cannot make a virtualenv (Debian's python3 without python3-venv) is refused.
     ({"wsgi_deploy_service_manager": "systemd", "wsgi_deploy_user": "wsgibadinput"},
