@@ -7,6 +7,7 @@ import tempfile
 
 import pytest
 
+from fleetdeploy import Fleet
 from helpers import APP_USER, deploys
 
 # What the role builds a virtualenv from: a first run that sets any of these builds its own.
@@ -86,3 +87,24 @@ def app_user_deploy(built_venvs):
     yield from deploys(base, built_venvs)
     shutil.rmtree(base)
     subprocess.run(["userdel", APP_USER], check=False, capture_output=True)
+
+
+@pytest.fixture
+def make_fleet(tmp_path, deploy, built_venvs):
+    """Yields make(balanced): a fleet of three hosts (fleetdeploy.py), each starting from the
+    virtualenv the example app needs, built once in this test process. Stops it at the end."""
+    made = []
+
+    def make(balanced=False):
+        fleet = Fleet(tmp_path / "fleet", balanced=balanced)
+        single = deploy("gunicorn")
+        key = built_venvs._inputs(single)
+        if key not in built_venvs.made:
+            single.run(check=True)
+        fleet.seed_virtualenv(built_venvs.made[key], os.path.join(built_venvs.base, built_venvs.made[key]))
+        made.append(fleet)
+        return fleet
+
+    yield make
+    for fleet in made:
+        fleet.stop()

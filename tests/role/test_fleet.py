@@ -3,16 +3,11 @@ root and port): batches, one release id, once-only commands, the first failed ho
 run, the fleet rollback and the fleet lock. The balancer in front is the Molecule fleet scenario's."""
 import json
 import os
-import shutil
-import subprocess
 
 import pytest
 
+from fleetdeploy import HOSTS, Fleet, batches, fleet_summary, host_facts
 from helpers import get, set_version
-from roledeploy import BIN, EXAMPLE, ROOT
-from testservers import free_port
-
-HOSTS = ("web1", "web2", "web3")
 
 # Appended to the example app: a release that fails its health check on web2 only, as a host
 # whose own settings the new code cannot run with would.
@@ -25,105 +20,9 @@ def broken_on_web2():
 '''
 
 
-class Fleet(object):
-    """Three hosts in an inventory of their own, one source, a database path they share."""
-
-    def __init__(self, base):
-        self.base = str(base)
-        self.src = os.path.join(self.base, "src")
-        shutil.copytree(EXAMPLE, self.src)
-        self.migrations = os.path.join(self.base, "shared-db", "migrations.log")
-        os.makedirs(os.path.dirname(self.migrations))
-        self.each_host = os.path.join(self.base, "each-host.log")
-        self.hosts = {name: {"root": os.path.join(self.base, name, "srv", "hello"), "port": free_port()}
-                      for name in HOSTS}
-        for host in self.hosts.values():
-            os.makedirs(os.path.dirname(host["root"]))
-        inventory = {"all": {
-            "vars": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                "wsgi_deploy_src": self.src, "wsgi_deploy_name": "hello",
-                "wsgi_deploy_user": "{{ lookup('ansible.builtin.pipe', 'id -un') }}",
-                "wsgi_deploy_service_manager": "none", "wsgi_deploy_install_packages": False,
-                "wsgi_deploy_python": "{{ ansible_playbook_python }}",
-                "wsgi_deploy_requirements": "requirements.txt",
-                "wsgi_deploy_env": {"FLEET_HOST": "{{ inventory_hostname }}"},
-                # The database the fleet shares: migrated once per run. Static files: on every host.
-                "wsgi_deploy_release_commands_once": [["sh", "-c", 'echo "$FLEET_HOST" >> ' + self.migrations]],
-                "wsgi_deploy_release_commands": [["sh", "-c", 'echo "$FLEET_HOST" >> ' + self.each_host]],
-            },
-            "hosts": {name: {"wsgi_deploy_root": host["root"], "wsgi_deploy_bind": "127.0.0.1:%d" % host["port"]}
-                      for name, host in self.hosts.items()},
-        }}
-        self.inventory = os.path.join(self.base, "inventory.yml")
-        with open(self.inventory, "w") as handle:
-            json.dump(inventory, handle)
-
-    def seed_virtualenv(self, name, path):
-        """The virtualenv a single-host deploy built, on every host, as BuiltVirtualenvs seeds one."""
-        for host in self.hosts.values():
-            shutil.copytree(path, os.path.join(host["root"], "venvs", name), symlinks=True)
-
-    def run(self, *args, **extra_vars):
-        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        argv = [os.path.join(BIN, "ansible-playbook"), "-i", self.inventory,
-                os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", json.dumps(extra_vars)] + list(args)
-        return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-
-    def serves(self, name):
-        return get(self.hosts[name]["port"])
-
-    def live(self, name):
-        return os.path.basename(os.readlink(os.path.join(self.hosts[name]["root"], "current")))
-
-    def releases(self, name):
-        return sorted(os.listdir(os.path.join(self.hosts[name]["root"], "releases")))
-
-    def ran(self, path):
-        with open(path) as handle:
-            return handle.read().split()
-
-    def stop(self):
-        for name, host in self.hosts.items():
-            if os.path.exists(os.path.join(host["root"], "run", "server.pid")):
-                env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-                subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", self.inventory, "--limit", name,
-                                os.path.join(ROOT, "playbooks", "stop.yml")],
-                               cwd=ROOT, env=env, capture_output=True, timeout=120)
-
-
-def batches(run):
-    """The hosts of each batch of the deploy play, in order, from the json callback's output."""
-    plays = json.loads(run.stdout)["plays"]
-    return [sorted(play["tasks"][0]["hosts"]) for play in plays
-            if play["play"]["name"].startswith("Deploy a WSGI app")]
-
-
-def host_facts(run, task_end, name):
-    for play in json.loads(run.stdout)["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].endswith(task_end) and name in task["hosts"]:
-                return task["hosts"][name]
-    raise AssertionError("no task %r for %s in the output" % (task_end, name))
-
-
-def fleet_summary(run):
-    return host_facts(run, "Say which host runs which release", "web1")["msg"]
-
-
 @pytest.fixture
-def fleet(tmp_path, deploy, built_venvs):
-    made = Fleet(tmp_path / "fleet")
-    # The virtualenv the example app needs, built once in this test process, on every host.
-    single = deploy("gunicorn")
-    key = built_venvs._inputs(single)
-    if key not in built_venvs.made:
-        single.run(check=True)
-    made.seed_virtualenv(built_venvs.made[key], os.path.join(built_venvs.base, built_venvs.made[key]))
-    yield made
-    made.stop()
+def fleet(make_fleet):
+    return make_fleet()
 
 
 def test_a_fleet_goes_live_batch_by_batch_on_one_release_id_with_its_migrations_run_once(fleet):

@@ -17,7 +17,9 @@ NOTE = """
       - -c
       - 'printf "%s current=%s\\n" "$1" "$(basename "$(readlink "$2")")" >> "$3"'
       - hook
-      - "{{{{ wsgi_deploy_hook.phase }}}} {{{{ wsgi_deploy_hook.action | default('-') }}}} {{{{ wsgi_deploy_hook.release | basename }}}}"
+      - >-
+        {{{{ wsgi_deploy_hook.phase }}}}{{{{ (' failed=' ~ wsgi_deploy_hook.failed) if wsgi_deploy_hook.failed is defined else '' }}}}
+        {{{{ wsgi_deploy_hook.action | default('-') }}}} {{{{ wsgi_deploy_hook.release | basename }}}}
       - "{{{{ wsgi_deploy_hook.app_dir }}}}"
       - {log}
   changed_when: true
@@ -64,7 +66,7 @@ def hooks(tmp_path):
     note = tmp_path / "note.yml"
     note.write_text(NOTE.format(log=log))
     return log, {"wsgi_deploy_before_switch_tasks": str(note), "wsgi_deploy_before_live_tasks": str(note),
-                 "wsgi_deploy_after_deploy_tasks": str(note)}
+                 "wsgi_deploy_after_live_tasks": str(note), "wsgi_deploy_after_deploy_tasks": str(note)}
 
 
 def notes(log):
@@ -81,6 +83,7 @@ def test_each_hook_runs_where_it_says_on_a_start_a_reload_and_a_deploy_with_noth
     first = live(app)
     assert notes(log) == ["before_switch - %s current=" % first,
                           "before_live start %s current=%s" % (first, first),
+                          "after_live failed=False - %s current=%s" % (first, first),
                           "after_deploy - %s current=%s" % (first, first)]
 
     set_version(app, "2")
@@ -88,11 +91,12 @@ def test_each_hook_runs_where_it_says_on_a_start_a_reload_and_a_deploy_with_noth
     second = live(app)
     assert notes(log) == ["before_switch - %s current=%s" % (second, first),
                           "before_live reload %s current=%s" % (second, second),
+                          "after_live failed=False - %s current=%s" % (second, second),
                           "after_deploy - %s current=%s" % (second, second)]
     assert get(app.port) == "hello v2"
 
     app.run(check=True, **setup)
-    assert notes(log) == ["after_deploy -  current=%s" % second]
+    assert notes(log) == ["after_live failed=False -  current=%s" % second, "after_deploy -  current=%s" % second]
 
 
 def deploy_v2_with_failing_hook(app, tmp_path, hook, tasks=FAILING):
@@ -119,14 +123,22 @@ def test_a_failing_before_switch_hook_removes_the_release_and_quotes_its_output(
 
 def test_a_failing_before_live_hook_rolls_back_quoting_its_output_not_the_servers_log(deploy, tmp_path):
     app = deploy("gunicorn")
-
-    run = deploy_v2_with_failing_hook(app, tmp_path, "wsgi_deploy_before_live_tasks")
+    # The after-live hook runs after the rollback, told that the deploy failed, as a balancer's
+    # hook that takes the host back must be.
+    log, setup = hooks(tmp_path)
+    app.run(check=True)
+    failing = tmp_path / "warm.yml"
+    failing.write_text(FAILING)
+    set_version(app, "2")
+    run = app.run(wsgi_deploy_before_live_tasks=str(failing), wsgi_deploy_after_live_tasks=setup["wsgi_deploy_after_live_tasks"])
 
     message = failure_of(run)
     assert run.returncode != 0 and "cache backend refused: ECONNREFUSED" in message
     assert "Log (" not in message and "Booting worker" not in message
     assert get(app.port) == "hello v1" and len(releases(app)) == 1
     assert os.path.isfile(os.path.join(app.root, "releases", live(app), ".wsgi-deploy-went-live"))
+    assert [line.split(" current=")[0].split(" ")[:2] + [line.split(" current=")[1]] for line in notes(log)] == [
+        ["after_live", "failed=True", live(app)]]
 
 
 @pytest.mark.parametrize("hook", ["wsgi_deploy_before_switch_tasks", "wsgi_deploy_before_live_tasks"])
