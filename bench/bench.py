@@ -7,7 +7,9 @@ Reloads (bench/reload_bench.py): for each server and method, failed requests und
 load during N consecutive deploys, each reload's duration, and how long after the server's own
 end the module returned; the seed's uWSGI setup with a 10 s request in flight. Deploys
 (bench/deploy_bench.py): wall time fresh, unchanged and after a one-line change, and disk added
-per release, for apps of 500 and 10,000 files. With --ansistrano PATH (a checkout of
+per release, for apps of 500 and 10,000 files. Fleets (bench/fleet_bench.py): a rolling deploy
+of three hosts behind haproxy beside one host's, with and without a drain, and the requests that
+failed at the balancer. With --ansistrano PATH (a checkout of
 ansistrano/deploy, or a bare git dir of it), also Ansistrano beside the role
 (bench/ansistrano_bench.py), locally and over SSH. No test asserts any of these.
 """
@@ -24,6 +26,7 @@ sys.path[:0] = [os.path.join(ROOT, "collections"), os.path.join(ROOT, "tools"), 
 
 import ansistrano_bench  # noqa: E402
 import deploy_bench  # noqa: E402
+import fleet_bench  # noqa: E402
 import reload_bench  # noqa: E402
 
 
@@ -39,6 +42,7 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-deploys", action="store_true", help="only the reload figures")
+    parser.add_argument("--only-fleet", action="store_true", help="only the fleet figures")
     parser.add_argument("--ansistrano", metavar="PATH",
                         help="also Ansistrano beside the role: a checkout of it, or a bare git dir")
     parser.add_argument("--ansistrano-runs", type=int, default=3)
@@ -46,18 +50,25 @@ def main():
     args = parser.parse_args()
 
     figures = {"machine": machine()}
-    figures["reloads"] = reload_bench.run(args.reloads, args.clients, args.workers)
+    if not args.only_fleet:
+        figures["reloads"] = reload_bench.run(args.reloads, args.clients, args.workers)
     if not args.skip_deploys:
-        figures["deploys"] = deploy_bench.run()
+        if not args.only_fleet:
+            figures["deploys"] = deploy_bench.run()
+        figures["fleet"] = fleet_bench.run(args.clients)
     if args.ansistrano:
         figures["ansistrano"] = ansistrano_bench.run(args.ansistrano, args.ansistrano_runs)
 
     print("machine: %(cpus)d CPUs, Python %(python)s, %(system)s, %(when)s" % figures["machine"])
     print()
-    reload_bench.print_tables(figures["reloads"])
+    if "reloads" in figures:
+        reload_bench.print_tables(figures["reloads"])
     if "deploys" in figures:
         print()
         deploy_bench.print_table(figures["deploys"])
+    if "fleet" in figures:
+        print()
+        fleet_bench.print_table(figures["fleet"])
     if "ansistrano" in figures:
         print()
         ansistrano_bench.print_tables(figures["ansistrano"])

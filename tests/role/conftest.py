@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from fleetdeploy import Fleet
+from fleet import Fleet
 from helpers import APP_USER, deploys
 
 # What the role builds a virtualenv from: a first run that sets any of these builds its own.

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from fleetdeploy import HOSTS, Fleet, batches, fleet_summary, host_facts
+from fleet import HOSTS, batches, fleet_summary, host_facts
 from helpers import get, set_version
 
 # Appended to the example app: a release that fails its health check on web2 only, as a host

@@ -3,7 +3,7 @@ admin socket), load running through haproxy: drained hosts, put back, never left
 restart that a drain is for needs systemd: the Molecule fleet scenario measures it."""
 import os
 
-from fleetdeploy import HOSTS, host_facts
+from fleet import HOSTS, host_facts
 from helpers import set_version
 from httpload import Load
 

@@ -1,13 +1,15 @@
-"""A fleet of app hosts on this machine for the role's tests (connection local, each host its own
-root and port), deployed by playbooks/deploy.yml, optionally behind a haproxy of its own."""
+"""A fleet of app hosts on this machine (connection local, each host its own root and port),
+deployed by playbooks/deploy.yml, optionally behind a haproxy of its own.
+
+Shared by the role's fleet tests and the fleet benchmark."""
 import json
 import os
 import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 
-from helpers import get
 from roledeploy import BIN, EXAMPLE, ROOT
 from testservers import free_port
 
@@ -152,7 +154,8 @@ class Fleet(object):
         return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
     def serves(self, name):
-        return get(self.hosts[name]["port"])
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % self.hosts[name]["port"], timeout=10) as response:
+            return response.read().decode().strip()
 
     def live(self, name):
         return os.path.basename(os.readlink(os.path.join(self.hosts[name]["root"], "current")))
