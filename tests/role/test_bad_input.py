@@ -61,6 +61,10 @@ CASES = [
     ({"wsgi_deploy_manage_server": False}, "wsgi_deploy_dest"),
     ({"wsgi_deploy_release_commands": [["python", 3]]}, "wsgi_deploy_release_commands must be a list of commands"),
     ({"wsgi_deploy_release_commands_once": [[]]}, "wsgi_deploy_release_commands_once must be a list of commands"),
+    ({"wsgi_deploy_fleet_rollback": True, "wsgi_deploy_keep_releases": 1},
+     "wsgi_deploy_fleet_rollback needs wsgi_deploy_keep_releases of 2 or more"),
+    ({"wsgi_deploy_haproxy_host": "lb9", "wsgi_deploy_haproxy_backend": "app"}, "wsgi_deploy_haproxy_host lb9 is no host of the inventory"),
+    ({"wsgi_deploy_haproxy_host": "localhost"}, "localhost is the haproxy host (wsgi_deploy_haproxy_host), not an app's host"),
     # Host assumptions, found before anything is made: this test host runs no systemd, and an
     # interpreter that cannot make a virtualenv (Debian's python3 without python3-venv) is refused.
     ({"wsgi_deploy_service_manager": "systemd", "wsgi_deploy_user": "wsgibadinput"},

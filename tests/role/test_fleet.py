@@ -71,7 +71,7 @@ def test_the_first_failed_host_stops_the_run_and_the_fleet_rollback_brings_back_
     assert (fleet.live("web2"), fleet.live("web3")) == (v1, v1)
     assert fleet.releases("web3") == [v1]
     summary = fleet_summary(failed)
-    assert summary[0].startswith("the deploy of release %s failed on web2; no host after it was touched" % v2)
+    assert summary[0].startswith("the deploy of release %s failed on web2; no later batch was started" % v2)
     assert summary[1] == "web1: runs release %s (went live in this run)" % v2
     assert summary[2].startswith("web2: runs release %s (its deploy failed: " % v1)
     assert "the app does not answer its health check as expected: status 500" in summary[2]
@@ -80,13 +80,18 @@ def test_the_first_failed_host_stops_the_run_and_the_fleet_rollback_brings_back_
     final = host_facts(failed, "Fail the host whose deploy failed, as its deploy said", "web2")
     assert final["failed"] and "this release cannot run on web2" in final["msg"]
 
+    # web3 now shares web2's batch: it finishes its own deploy while web2 fails, and the fleet
+    # rollback takes it back with web1, so that the fleet ends on the versions it ran before.
     set_version(fleet, "3")
-    rolled = fleet.run("-e", '{"wsgi_deploy_fleet_rollback": true}')
+    rolled = fleet.run("-e", '{"wsgi_deploy_fleet_rollback": true, "wsgi_deploy_batches": [1, 2]}')
     assert rolled.returncode == 2
     v3 = sorted(fleet.releases("web1"))[-1]
+    assert v3 > v2 and v3 in fleet.releases("web3")
     assert [fleet.serves(name) for name in HOSTS] == ["hello v2", "hello v1", "hello v1"]
     assert [fleet.live(name) for name in HOSTS] == [v2, v1, v1]
-    assert fleet_summary(rolled)[1] == "web1: runs release %s (rolled back from %s)" % (v2, v3)
+    summary = fleet_summary(rolled)
+    assert summary[1] == "web1: runs release %s (rolled back from %s)" % (v2, v3)
+    assert summary[3] == "web3: runs release %s (rolled back from %s)" % (v1, v3)
     # Migrated once in each of the three runs, always on the first host.
     assert fleet.ran(fleet.migrations) == ["web1"] * 3
 
