@@ -5,11 +5,11 @@ Shared by the role's fleet tests and the fleet benchmark."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 
+import haproxy_stat
 from roledeploy import BIN, EXAMPLE, ROOT
 from testservers import free_port
 
@@ -56,28 +56,8 @@ class Haproxy(object):
             time.sleep(0.1)
         return self
 
-    def command(self, line):
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.connect(self.socket)
-            sock.sendall(line.encode() + b"\n")
-            data = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return data.decode()
-                data += chunk
-
     def states(self):
-        """Each server of the backend: haproxy's status (UP, DOWN, DRAIN, MAINT, ...), without what
-        it adds while its checks move it (UP 1/2: up, one check of two failed or not yet passed)."""
-        rows = self.command("show stat").lstrip("# ").splitlines()
-        fields = rows[0].split(",")
-        found = {}
-        for row in rows[1:]:
-            values = dict(zip(fields, row.split(",")))
-            if values.get("pxname") == "app" and values.get("svname") not in ("BACKEND", "FRONTEND"):
-                found[values["svname"]] = values["status"].split(" ")[0]
-        return found
+        return haproxy_stat.states(self.socket, "app")
 
     def wait_all_up(self, seconds=20):
         deadline = time.monotonic() + seconds
@@ -142,11 +122,11 @@ class Fleet(object):
         for host in self.hosts.values():
             shutil.copytree(path, os.path.join(host["root"], "venvs", name), symlinks=True)
 
-    def command(self, args, extra_vars):
+    def command(self, args, extra_vars, playbook="deploy.yml"):
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
         argv = [os.path.join(BIN, "ansible-playbook"), "-i", self.inventory,
-                os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", json.dumps(dict({"wsgi_deploy_hosts": "app"}, **extra_vars))] + list(args)
+                os.path.join(ROOT, "playbooks", playbook), "-e", json.dumps(dict({"wsgi_deploy_hosts": "app"}, **extra_vars))] + list(args)
         return argv, env
 
     def run(self, *args, **extra_vars):
@@ -172,10 +152,8 @@ class Fleet(object):
             self.haproxy.stop()
         for name, host in self.hosts.items():
             if os.path.exists(os.path.join(host["root"], "run", "server.pid")):
-                env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-                subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", self.inventory, "--limit", name,
-                                os.path.join(ROOT, "playbooks", "stop.yml")],
-                               cwd=ROOT, env=env, capture_output=True, timeout=120)
+                argv, env = self.command(["--limit", name], {}, playbook="stop.yml")
+                subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, timeout=120)
 
 
 def batches(run):
@@ -193,7 +171,7 @@ def host_facts(run, task_end, name):
     raise AssertionError("no task %r for %s in the output" % (task_end, name))
 
 
-def fleet_summary(run):
-    return host_facts(run, "Say which host runs which release", "web1")["msg"]
+def fleet_summary(run, first="web1"):
+    return host_facts(run, "Say which host runs which release", first)["msg"]
 
 

@@ -5,12 +5,17 @@
 set -euo pipefail
 
 image=${WSGI_DEPLOY_IMAGE:-wsgi-deploy-debian12:latest}
-if [[ -z ${WSGI_DEPLOY_IMAGE_REBUILD:-} ]] && docker image inspect "$image" >/dev/null 2>&1; then
-  echo "image $image already present (WSGI_DEPLOY_IMAGE_REBUILD=1 rebuilds it)"
+here=$(cd "$(dirname "$0")" && pwd)
+# The image carries a digest of what it was built from: a change to the package list (or to
+# this script) rebuilds it on the next run, on a developer's machine and in CI alike.
+recipe=$(cat "$here/packages.sh" "$here/build.sh" | sha256sum | cut -c1-16)
+built=$(docker image inspect "$image" --format '{{ index .Config.Labels "wsgi-deploy.recipe" }}' 2>/dev/null || true)
+if [[ -z ${WSGI_DEPLOY_IMAGE_REBUILD:-} && $built == "$recipe" ]]; then
+  echo "image $image already built from this recipe (WSGI_DEPLOY_IMAGE_REBUILD=1 rebuilds it)"
   exit 0
 fi
+[[ -z $built ]] || echo "image $image was built from another recipe ($built); rebuilding it ($recipe)"
 
-here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=molecule/image/packages.sh
 source "$here/packages.sh"
 
@@ -37,5 +42,6 @@ rm -rf "$rootfs"/var/cache/apt/archives/*.deb
 
 tar -C "$rootfs" -c . | docker import \
   --change 'ENV container=docker' \
-  --change 'CMD ["/sbin/init"]' - "$image"
+  --change 'CMD ["/sbin/init"]' \
+  --change "LABEL wsgi-deploy.recipe=$recipe" - "$image"
 echo "built $image"

@@ -91,12 +91,13 @@ def app_user_deploy(built_venvs):
 
 @pytest.fixture
 def make_fleet(tmp_path, deploy, built_venvs):
-    """Yields make(balanced): a fleet of three hosts (fleetdeploy.py), each starting from the
-    virtualenv the example app needs, built once in this test process. Stops it at the end."""
+    """Yields make(): a fleet of three hosts (tools/fleet.py), each starting from the virtualenv
+    the example app needs, built once in this test process. Stops it at the end. The fleet behind
+    haproxy is the Molecule fleet scenario's."""
     made = []
 
-    def make(balanced=False):
-        fleet = Fleet(tmp_path / "fleet", balanced=balanced)
+    def make():
+        fleet = Fleet(tmp_path / "fleet")
         single = deploy("gunicorn")
         key = built_venvs._inputs(single)
         if key not in built_venvs.made:
