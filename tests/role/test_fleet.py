@@ -55,6 +55,16 @@ def test_a_fleet_goes_live_batch_by_batch_on_one_release_id_with_its_migrations_
     assert fleet.ran(fleet.migrations) == ["web1", "web1"]
     assert sorted(fleet.ran(fleet.each_host)) == sorted(HOSTS * 2)
 
+    # The same source again: no host has anything to do, and the summary does not claim the
+    # run's new release id went live anywhere.
+    again = fleet.run()
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert [fleet.live(name) for name in HOSTS] == [v2] * 3
+    assert fleet_summary(again) == [
+        "no new release: every host already ran this code, on the release its line names"] + [
+        "%s: runs release %s (unchanged)" % (name, v2) for name in HOSTS]
+    assert fleet.ran(fleet.migrations) == ["web1", "web1"]
+
 
 def test_the_first_failed_host_stops_the_run_and_the_fleet_rollback_brings_back_one_version(fleet):
     assert fleet.run().returncode == 0
