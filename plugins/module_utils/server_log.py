@@ -12,7 +12,7 @@ MAX_KEPT_LINES = 200
 # from its last MAX_POLL_BYTES, where the lines that mark the reload's end are.
 MAX_POLL_BYTES = 1 << 20
 
-# What uWSGI 2.0 prints during a chain reload (tests/module/test_logwatch.py holds a real one).
+# What uWSGI 2.0 prints during a chain reload (tests/integration/test_logwatch.py holds a real one).
 UWSGI_CHAIN_START = re.compile(r"chain reload|chain next victim")
 UWSGI_COMPLETE = re.compile(r"chain reloading complete")
 UWSGI_KILLING = re.compile(r"Gracefully killing worker (\d+) \(pid: (\d+)\)")

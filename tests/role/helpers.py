@@ -3,6 +3,7 @@ import json
 import os
 import urllib.request
 
+from httpload import Load
 from roledeploy import Deploy
 from testservers import free_port
 from testservers import set_version as write_version
@@ -32,6 +33,16 @@ def failure_of(run):
 def get(port, path="/"):
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
         return response.read().decode().strip()
+
+
+def under_load(app):
+    """A bounded load of 4 clients on the app, for the length of a `with` block."""
+    return Load("http://127.0.0.1:%d/" % app.port, clients=4, max_seconds=300)
+
+
+def assert_no_request_failed(load):
+    report = load.report()
+    assert report["failed"] == 0 and report["ok"] > 0, report
 
 
 def set_version(app, version):

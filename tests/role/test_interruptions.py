@@ -5,12 +5,15 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import get, live, result_of, set_version
+from helpers import assert_no_request_failed, get, live, result_of, set_version, under_load
 
 
-def test_a_deploy_killed_during_the_sync_leaves_the_live_release_and_the_next_one_succeeds(deploy):
-    app = deploy("gunicorn")
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_a_deploy_killed_during_the_sync_leaves_the_live_release_and_the_next_one_succeeds(deploy, server):
+    app = deploy(server)
     app.run(check=True)
     current = live(app)
     master = int(open(app.pidfile).read())
@@ -21,22 +24,23 @@ def test_a_deploy_killed_during_the_sync_leaves_the_live_release_and_the_next_on
         with open(os.path.join(bulk, "f%05d.txt" % index), "w") as handle:
             handle.write("%d\n" % index * 50)
     set_version(app, "2")
+    with under_load(app) as load:
+        proc = app.start_run()
+        releases = os.path.join(app.root, "releases")
+        deadline = time.monotonic() + 300
+        while not any(name.endswith(".partial") for name in os.listdir(releases)):
+            assert proc.poll() is None, "the deploy ended before its sync began"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        kill_tree(proc.pid)
+        proc.wait()
 
-    proc = app.start_run()
-    releases = os.path.join(app.root, "releases")
-    deadline = time.monotonic() + 300
-    while not any(name.endswith(".partial") for name in os.listdir(releases)):
-        assert proc.poll() is None, "the deploy ended before its sync began"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    kill_tree(proc.pid)
-    proc.wait()
+        assert live(app) == current and get(app.port) == "hello v1"
+        assert int(open(app.pidfile).read()) == master
+        assert os.path.isdir(os.path.join(app.root, ".deploy.lock")), "the killed deploy held the lock"
 
-    assert live(app) == current and get(app.port) == "hello v1"
-    assert int(open(app.pidfile).read()) == master
-    assert os.path.isdir(os.path.join(app.root, ".deploy.lock")), "the killed deploy held the lock"
-
-    run = app.run(check=True)
+        run = app.run(check=True)
+    assert_no_request_failed(load)
     assert "broke the lock" in run.stdout
     assert get(app.port) == "hello v2"
     assert not [name for name in os.listdir(releases) if name.endswith(".partial")]
@@ -80,8 +84,9 @@ def test_a_lock_held_from_another_controller_is_waited_for_not_broken(deploy):
     assert os.path.isdir(lock) and get(app.port) == "hello v1"
 
 
-def test_a_stale_pidfile_naming_a_live_process_is_refused_and_that_process_not_signalled(deploy):
-    app = deploy("gunicorn")
+@pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
+def test_a_stale_pidfile_naming_a_live_process_is_refused_and_that_process_not_signalled(deploy, server):
+    app = deploy(server)
     app.run(check=True)
     master = int(open(app.pidfile).read())
     bystander = subprocess.Popen(["sleep", "300"])
@@ -91,9 +96,11 @@ def test_a_stale_pidfile_naming_a_live_process_is_refused_and_that_process_not_s
         with open(app.pidfile, "w") as handle:
             handle.write("%d\n" % bystander.pid)
         set_version(app, "2")
-        run = app.run()
+        with under_load(app) as load:
+            run = app.run()
         assert run.returncode != 0
-        assert "runs `sleep 300`, not a gunicorn master" in run.stdout
+        assert_no_request_failed(load)
+        assert "runs `sleep 300`, not a %s master" % server in run.stdout
         assert "that process was not signalled" in run.stdout
         assert bystander.poll() is None
         assert processes.running(master) and get(app.port) == "hello v1"

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-from helpers import cut_off_hook, failure_of, get, live, releases, result_of, set_version
+from helpers import (assert_no_request_failed, cut_off_hook, failure_of, get, live, releases, result_of, set_version,
+                     under_load)
 from testservers import break_import
 
 
@@ -56,9 +57,11 @@ def test_a_release_that_cannot_import_is_removed_and_the_live_one_keeps_serving(
     before, current = releases(app), live(app)
 
     break_import(app.src)
-    run = app.run()
+    with under_load(app) as load:
+        run = app.run()
 
     assert run.returncode != 0
+    assert_no_request_failed(load)
     assert "stopped before the new release went live" in run.stdout
     assert "this release cannot be imported" in run.stdout
     assert releases(app) == before and live(app) == current
@@ -66,12 +69,13 @@ def test_a_release_that_cannot_import_is_removed_and_the_live_one_keeps_serving(
     assert get(app.port) == "hello v1"
 
 
-def break_handler(src):
+def break_health(src):
+    """The release's health check answers 500, as an app whose database is gone; its pages still answer."""
     path = os.path.join(src, "main.py")
     with open(path) as handle:
         code = handle.read()
     with open(path, "w") as handle:
-        handle.write(code.replace('return f"hello v{VERSION}\\n"', 'raise RuntimeError("broken handler")'))
+        handle.write(code.replace('return "ok\\n"', 'return "database unreachable\\n", 500'))
 
 
 @pytest.mark.parametrize("server", ["gunicorn", "uwsgi"])
@@ -82,13 +86,16 @@ def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy, server):
     before, current = releases(app), live(app)
 
     set_version(app, "2")
-    break_handler(app.src)
-    run = app.run()
+    break_health(app.src)
+    with under_load(app) as load:
+        run = app.run(wsgi_deploy_healthcheck_path="/healthz")
 
     assert run.returncode != 0
+    assert_no_request_failed(load)
     failure = failure_of(run)
     assert '"Go live | Switch to the new release unless Release did, reload gracefully, check that the app answers, record, prune, unlock" failed' in failure
     assert "the app does not answer its health check as expected: status 500 where 200 was expected" in failure
+    assert "The app answered: database unreachable" in failure
     assert "Rolled back to release %s" % current in failure
     assert live(app) == current and releases(app) == before
     assert int(open(app.pidfile).read()) == master

@@ -1,13 +1,24 @@
 """What a user of a role-managed server cares about, checked on the instance after the deploys."""
 import json
-import os
 
 import pytest
 
-SERVER = os.environ["WSGI_TEST_SERVER"]
-PORT = int(os.environ["WSGI_TEST_PORT"])
 ROOT = "/srv/hello"
 UNIT = "wsgi-hello.service"
+
+
+# Each instance's server and port (molecule.yml's host_vars).
+INSTANCES = {"managed-gunicorn": ("gunicorn", 18101), "managed-uwsgi": ("uwsgi", 18102)}
+
+
+@pytest.fixture(scope="module")
+def server(host):
+    return INSTANCES[host.backend.get_hostname()][0]
+
+
+@pytest.fixture(scope="module")
+def port(host):
+    return INSTANCES[host.backend.get_hostname()][1]
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +26,9 @@ def seen(host):
     return json.loads(host.file("/var/lib/wsgi-deploy-test/managed.json").content_string)
 
 
-def http_get(host, path):
+def http_get(host, port, path):
     script = ("import urllib.request as u; r = u.urlopen('http://127.0.0.1:%d%s', timeout=10); "
-              "print(r.status); print(r.read().decode().strip())" % (PORT, path))
+              "print(r.status); print(r.read().decode().strip())" % (port, path))
     status, body = host.check_output("python3 -c %s", script).split("\n", 1)
     return int(status), body
 
@@ -28,12 +39,12 @@ def test_service_is_enabled_and_running(host):
     assert service.is_running
 
 
-def test_app_listens_on_its_port(host):
-    assert host.socket("tcp://127.0.0.1:%d" % PORT).is_listening
+def test_app_listens_on_its_port(host, port):
+    assert host.socket("tcp://127.0.0.1:%d" % port).is_listening
 
 
-def test_app_answers_with_the_new_version(host):
-    assert http_get(host, "/") == (200, "hello v2")
+def test_app_answers_with_the_new_version(host, port):
+    assert http_get(host, port, "/") == (200, "hello v2")
 
 
 def test_server_runs_as_the_app_user_not_root(host):
@@ -87,8 +98,8 @@ def test_a_release_shares_unchanged_files_with_the_previous_one_by_hard_link(hos
         host.check_output(inode, ROOT, new, "main.py")
 
 
-def test_server_config_is_made_for_graceful_reloads(host):
-    if SERVER == "gunicorn":
+def test_server_config_is_made_for_graceful_reloads(host, server):
+    if server == "gunicorn":
         config = host.file(ROOT + "/etc/gunicorn.conf.py").content_string
         assert "preload_app = False" in config
         assert 'pidfile = "%s/run/server.pid"' % ROOT in config
@@ -123,12 +134,12 @@ def test_shared_paths_are_links_into_shared_that_the_app_can_write(host):
     assert ROOT + "/shared" in host.check_output("systemctl show -p ReadWritePaths --value %s", UNIT)
 
 
-def test_the_app_runs_from_the_live_virtualenv_through_the_venv_link(host):
+def test_the_app_runs_from_the_live_virtualenv_through_the_venv_link(host, server):
     venvs = host.file(ROOT + "/venvs").listdir()
     assert len(venvs) == 1
     assert host.file(ROOT + "/venv").linked_to == ROOT + "/venvs/" + venvs[0]
     exec_start = host.check_output("systemctl show -p ExecStart --value %s", UNIT)
-    assert "argv[]=%s/venv/bin/python %s/venv/bin/%s " % (ROOT, ROOT, SERVER) in exec_start
+    assert "argv[]=%s/venv/bin/python %s/venv/bin/%s " % (ROOT, ROOT, server) in exec_start
 
 
 def test_reload_under_load_failed_no_request(seen):
@@ -144,10 +155,10 @@ def test_request_in_flight_during_the_reload_finished_with_200_from_the_old_code
     assert slow["body"] == "slow done v1"
 
 
-def test_reload_replaced_every_worker_and_kept_the_master(seen):
+def test_reload_replaced_every_worker_and_kept_the_master(seen, server):
     deploy = seen["deploy"]
     assert deploy["reloaded"] is True and deploy["changed"] is True
-    assert deploy["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[SERVER]
+    assert deploy["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[server]
     assert deploy["master_pid"] == seen["before"]["master_pid"] == seen["after"]["master_pid"]
     assert sorted(deploy["old_pids"]) == sorted(seen["before"]["workers"])
     assert len(deploy["new_pids"]) == 2
