@@ -82,6 +82,7 @@ def test_the_first_failed_host_stops_the_run_and_the_fleet_rollback_brings_back_
     assert fleet.releases("web3") == [v1]
     summary = fleet_summary(failed)
     assert summary[0].startswith("the deploy of release %s failed on web2; no later batch was started" % v2)
+    assert "wsgi_deploy_fleet_rollback: true would roll them back" in summary[0]
     assert summary[1] == "web1: runs release %s (went live in this run)" % v2
     assert summary[2].startswith("web2: runs release %s (its deploy failed: " % v1)
     assert "the app does not answer its health check as expected: status 500" in summary[2]
