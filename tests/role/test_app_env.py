@@ -143,6 +143,8 @@ def test_release_commands_run_in_each_new_release_as_the_app_user_and_a_failing_
     assert failed.returncode != 0
     assert "a release command failed" in message and "no such table: polls_choice" in message
     assert "stopped before the new release went live" in message
+    # The task that ran them says so: migrations may take minutes, and the user sees what runs.
+    assert 'at "Release | Run the release commands in the new release' in message
     assert get(app.port) == "hello v1" and len(releases(app)) == 1
 
 
