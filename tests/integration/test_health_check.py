@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
-from test_module_arguments import run_module
+from ansible_run import run_module
 from testservers import free_port, set_version
 
 

@@ -4,7 +4,7 @@ import os
 
 import yaml
 
-from test_module_arguments import run_module
+from ansible_run import run_module
 from test_release_state import make_release, make_venv
 
 OLD, NEW = "20260101T000000000000Z", "20260202T000000000000Z"

@@ -87,9 +87,11 @@ def test_the_first_failed_host_stops_the_run_and_the_fleet_rollback_brings_back_
     assert summary[2].startswith("web2: runs release %s (its deploy failed: " % v1)
     assert "the app does not answer its health check as expected: status 500" in summary[2]
     assert summary[3] == "web3: runs release %s (not touched)" % v1
-    # The run fails on the failed host, with what its deploy said.
-    final = host_facts(failed, "Fail the host whose deploy failed, as its deploy said", "web2")
-    assert final["failed"] and "this release cannot run on web2" in final["msg"]
+    # The run fails on the failed host; why is said once, by its deploy's own task.
+    final = host_facts(failed, "Fleet | Fail the host whose deploy failed", "web2")
+    assert final["failed"] and final["msg"] == "the deploy failed on web2, as its failed task says above"
+    said = host_facts(failed, "Go live | Stop the deploy and say why", "web2")
+    assert said["failed"] and "The app answered: this release cannot run on web2" in said["msg"]
 
     # web3 now shares web2's batch: it finishes its own deploy while web2 fails, and the fleet
     # rollback takes it back with web1, so that the fleet ends on the versions it ran before.
