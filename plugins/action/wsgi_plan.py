@@ -1,16 +1,21 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checks a deploy's variables on the controller (module_utils/inputs.py) and fails with every
-problem at once, before any task reaches the host."""
+problem at once, before any task reaches the host; else returns the deploy's plan
+(module_utils/plan.py), which the role registers as _wsgi_deploy_plan."""
 from __future__ import annotations
 
 import os
 
 import yaml
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import inputs
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind import GitError
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import inputs, plan
 
 SPECS = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "roles", "wsgi_deploy", "meta",
                      "argument_specs.yml")
@@ -46,8 +51,23 @@ class ActionModule(ActionBase):
             known=known,
             given=[name for name in task_vars if name.startswith("wsgi_deploy_")],
         )
-        found = inputs.problems(variables, context)
+        args = self._task.args
+        unknown = set(args) - {"check_inputs", "read_source"}
+        if unknown:
+            return dict(result, failed=True, msg="wsgi_plan takes check_inputs and read_source, not %s"
+                        % ", ".join(sorted(unknown)))
+        found = inputs.problems(variables, context) if boolean(args.get("check_inputs", True)) else []
         result.update(changed=False, problems=found)
         if found:
             result.update(failed=True, msg=" ".join(found))
+            return result
+        try:
+            result.update(plan.plan(variables, hostname=context.inventory_hostname,
+                                    play_hosts=task_vars.get("ansible_play_hosts_all", []),
+                                    check_mode=bool(self._task.check_mode),
+                                    read_source=boolean(args.get("read_source", True))))
+        except GitError as exc:
+            result.update(failed=True, msg=str(exc))
+        except OSError as exc:
+            result.update(failed=True, msg="cannot read the source %s: %s" % (variables["wsgi_deploy_src"], exc))
         return result

@@ -20,14 +20,8 @@ import shutil
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, server_settings
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.plan import DEFAULT_EXCLUDES, METHODS, ROLE_FILES
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind import GitError, left_behind
-
-# Each server's reload methods. The default keeps the master; new_master replaces its interpreter,
-# which a new virtualenv (and uWSGI's changed ini) needs.
-METHODS = {
-    "gunicorn": {"default": "hup", "new_master": "usr2", "all": ["hup", "usr2"]},
-    "uwsgi": {"default": "chain", "new_master": "full", "all": ["chain", "fifo", "full", "workers"]},
-}
 
 # name: (lowest, highest)
 RANGES = {
@@ -48,13 +42,6 @@ HOOKS = ("wsgi_deploy_before_switch_tasks", "wsgi_deploy_before_live_tasks", "ws
 
 # Variables the playbooks read, and the result the role sets, beside the argument specs' options.
 PLAYBOOK_VARIABLES = ("wsgi_deploy_hosts", "wsgi_deploy_batches", "wsgi_deploy_result")
-
-# The role's own files in a release: no source file, shared path or sync may take their place.
-ROLE_FILES = (".wsgi-deploy-venv", ".wsgi-deploy-release", ".wsgi-deploy-went-live", app_env.FILE_NAME)
-
-# What the sync always leaves out.
-DEFAULT_EXCLUDES = (".git", "__pycache__", "*.pyc", ".venv", "venv", ".virtualenv", "virtualenv", ".tox",
-                    ".pytest_cache")
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")

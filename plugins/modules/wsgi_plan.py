@@ -6,16 +6,31 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: wsgi_plan
-short_description: Check a deploy's variables on the controller, naming every problem at once
+short_description: Check a deploy's variables on the controller, naming every problem at once, and plan the deploy
 description:
   - Reads every C(wsgi_deploy_*) variable in scope, as the role P(graceful.wsgi_deploy.wsgi_deploy#role) takes them,
     and checks what the role's argument specs cannot say - ranges, paths, patterns, and how one variable fits
     another (a shared path that overlaps another, a hook that is no file, a requirements file outside the source).
   - A variable named C(wsgi_deploy_*) that the role does not know is refused with the nearest name it knows.
+  - With nothing wrong, returns the deploy's plan - where the app's files are, what the sync sends and its digest,
+    the keys of the release and of the virtualenv, the reload methods - which the role registers as
+    C(_wsgi_deploy_plan) and its phases read.
   - Runs on the controller only; nothing reaches the host. The role runs it first, as its Validate phase.
 version_added: "1.2.0"
 author: wsgi-deploy developers (@wsgi-deploy)
-options: {}
+options:
+  check_inputs:
+    description:
+      - Whether to check the variables. The entry points C(rollback), C(stop) and C(restart) take the app's
+        variables only, which their argument specs check.
+    type: bool
+    default: true
+  read_source:
+    description:
+      - Whether to read C(wsgi_deploy_src) - what the sync leaves behind, the source's digest, the release's and the
+        virtualenv's keys. Without it the plan holds where the app's files are, and the reload methods.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -27,12 +42,20 @@ attributes:
     support: full
     description: Runs on the controller.
 notes:
-  - The checks are in C(plugins/module_utils/inputs.py), as pure functions that the unit tests call directly.
+  - The checks are in C(plugins/module_utils/inputs.py), the plan in C(plugins/module_utils/plan.py), as pure
+    functions that the unit tests call directly.
 """
 
 EXAMPLES = r"""
-- name: Validate | Check every input before anything changes
+- name: Validate | Check every input before anything changes, and plan the deploy
   graceful.wsgi_deploy.wsgi_plan:
+  register: _wsgi_deploy_plan
+
+- name: Stop | Work out where the app's files are
+  graceful.wsgi_deploy.wsgi_plan:
+    check_inputs: false
+    read_source: false
+  register: _wsgi_deploy_plan
 """
 
 RETURN = r"""
@@ -42,4 +65,49 @@ problems:
   type: list
   elements: str
   sample: ["wsgi_deploy_workers must be a whole number from 1 to 512, not 0."]
+managed:
+  description: Whether the role manages the server (releases under the root) or syncs into a directory set up by hand.
+  returned: success
+  type: bool
+current:
+  description: The symlink to the live release, through which a managed server imports the app.
+  returned: success
+  type: str
+  sample: /srv/shop/current
+config_file:
+  description: The server's config file that the role writes.
+  returned: success
+  type: str
+  sample: /srv/shop/etc/gunicorn.conf.py
+lock:
+  description: The deploy lock, beside the app (never inside what the sync sends).
+  returned: success
+  type: str
+  sample: /srv/shop/.deploy.lock
+reloads:
+  description: The reload method chosen (C(chosen)) and the one that replaces the master (C(new_master)), each with
+    the seconds it may take.
+  returned: success
+  type: dict
+  sample: {"chosen": {"method": "hup", "timeout": 95}, "new_master": {"method": "usr2", "timeout": 95}}
+sync_excludes:
+  description: What the sync leaves out - the defaults, C(wsgi_deploy_exclude), the role's own files and shared paths,
+    and what is left behind in the source.
+  returned: with read_source
+  type: list
+  elements: str
+source_digest:
+  description: The SHA-256 of what the sync sends.
+  returned: with read_source
+  type: str
+release_key:
+  description: What the release holds - source, shared paths, release commands, environment - as a SHA-256. The live
+    release is reused when its key is this one.
+  returned: with read_source
+  type: str
+venv_key:
+  description: What the virtualenv holds (Python, server package, requirements), as 12 hex digits; it names venvs/KEY.
+  returned: with read_source
+  type: str
+  sample: 3f2a9c01b7de
 """

@@ -233,16 +233,3 @@ def test_the_argument_specs_refuse_what_is_not_of_its_type_or_choices(bad, says)
 
 def test_the_argument_specs_take_the_defaults():
     assert ArgumentSpecValidator(MAIN).validate({"wsgi_deploy_src": "/srv/src"}).error_messages == []
-
-
-def test_the_roles_jinja_copies_of_validates_tables_agree_with_it():
-    # Until the role's derived variables come from the plan, vars/main.yml keeps its own copies of
-    # what Validate checks against: a method, role file or exclude added to one must be in both.
-    with open(os.path.join(ROOT, "roles", "wsgi_deploy", "vars", "main.yml")) as handle:
-        role = yaml.safe_load(handle)
-    assert role["_wsgi_deploy_methods"] == inputs.METHODS
-    assert role["_wsgi_deploy_default_excludes"] == list(inputs.DEFAULT_EXCLUDES)
-    markers = ("_wsgi_deploy_venv_marker", "_wsgi_deploy_release_marker", "_wsgi_deploy_went_live_marker",
-               "_wsgi_deploy_env_file_name")
-    assert tuple(role[name] for name in markers) == inputs.ROLE_FILES
-    assert role["_wsgi_deploy_role_files"] == ["{{ %s }}" % name for name in markers]

@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a deploy will do, decided once on the controller from the role's variables and its source.
+
+The action plugin wsgi_plan calls plan() after Validate (inputs.py) found nothing wrong; the role
+registers the result as _wsgi_deploy_plan and its phases read its fields. Everything here is a
+pure function of its arguments and of the files under wsgi_deploy_src: a unit test gives it any
+input. The names of the files the role writes on a server come from releases.py and app_env.py,
+which the modules that write them use too.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, releases, source_tree
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind import left_behind
+
+# Each server's reload methods. The default keeps the master; new_master replaces its interpreter,
+# which a new virtualenv (and uWSGI's changed ini) needs.
+METHODS = {
+    "gunicorn": {"default": "hup", "new_master": "usr2", "all": ["hup", "usr2"]},
+    "uwsgi": {"default": "chain", "new_master": "full", "all": ["chain", "fifo", "full", "workers"]},
+}
+
+# The role's own files in a release: no source file, shared path or sync may take their place.
+ROLE_FILES = (releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER, app_env.FILE_NAME)
+
+# What the sync always leaves out.
+DEFAULT_EXCLUDES = (".git", "__pycache__", "*.pyc", ".venv", "venv", ".virtualenv", "virtualenv", ".tox",
+                    ".pytest_cache")
+
+# Every file the sync sends is readable by the app's user and writable by no one else.
+RSYNC_CHMOD = "--chmod=go-w,go+rX"
+
+# Counts how the inputs' digest is made: a new way makes every recorded deploy differ once.
+INPUTS_FORMAT = 1
+
+# A requirements line that installs the app's own source: `.`, `-e .`, a path, a file: URL.
+_LOCAL_REQUIREMENT = re.compile(r"(?m)^[ \t]*((-e|--editable)[ \t=]+)?(\.|/|file:)")
+_EDITABLE_LOCAL = re.compile(r"(?m)^[ \t]*(-e|--editable)[ \t=]+(?=\.|/|file:)")
+_KEY_JOIN = "\\n"
+# "0.0.0.0:8000" is reached on the loopback address.
+_ANY_ADDRESS = ("0.0.0.0", "[::]", "")
+
+
+def _sha256(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json(value):
+    # As Ansible's to_json writes it: the digests recorded by earlier versions stay equal.
+    return json.dumps(value)
+
+
+def _beside(path, suffix):
+    """A file beside PATH, hidden, named after it: /srv/shop -> /srv/.shop<suffix>."""
+    path = path.rstrip("/")
+    return "%s/.%s%s" % (os.path.dirname(path), os.path.basename(path), suffix)
+
+
+def requirements_text(v):
+    """The requirements file as the virtualenv's key reads it (trailing whitespace left out). A server
+    set up by hand has its own virtualenv: its app may have no such file."""
+    path = os.path.join(v["wsgi_deploy_src"], v["wsgi_deploy_requirements"] or "")
+    if not v["wsgi_deploy_requirements"] or not (v["wsgi_deploy_manage_server"] or os.path.isfile(path)):
+        return ""
+    with open(path) as handle:
+        return handle.read().rstrip()
+
+
+def layout(v):
+    """Where everything is, on a managed server (under wsgi_deploy_root) or one set up by hand."""
+    managed = bool(v["wsgi_deploy_manage_server"])
+    root = v["wsgi_deploy_root"]
+    server = v["wsgi_deploy_server"]
+    dest = (v["wsgi_deploy_dest"] or "").rstrip("/")
+    gunicorn = server == "gunicorn"
+    found = {
+        "managed": managed,
+        "systemd": managed and v["wsgi_deploy_service_manager"] == "systemd",
+        # A managed server imports the app through `current`, never through its cwd (a master keeps
+        # the release its cwd resolved to when it started).
+        "current": root + "/current",
+        "releases_dir": root + "/releases",
+        # The server runs from `venv`, a symlink to one of venvs/<key>: a new virtualenv is built
+        # beside the live one, and the switch is a rename, like the code's.
+        "venv": root + "/venv",
+        "venvs_dir": root + "/venvs",
+        "shared_dir": root + "/shared",
+        "etc_dir": root + "/etc",
+        "log_dir": root + "/log",
+        "run_dir": root + "/run",
+        "dest_dir": dest,
+        "config_file": root + ("/etc/gunicorn.conf.py" if gunicorn else "/etc/uwsgi.ini"),
+        "config_template": "gunicorn.conf.py.j2" if gunicorn else "uwsgi.ini.j2",
+        "unit": "wsgi-%s.service" % v["wsgi_deploy_name"],
+        # The server's config reads the live release's environment through current; a uWSGI worker
+        # imports the module that does (templates/wsgi_deploy_env.py.j2) from etc/python.
+        "env_path": root + "/current/" + app_env.FILE_NAME,
+        "env_loader": root + "/etc/python/wsgi_deploy_env.py",
+        "server_package": v["wsgi_deploy_gunicorn_package"] if gunicorn else v["wsgi_deploy_uwsgi_package"],
+        "methods": METHODS[server],
+        # How long the longest request may keep a worker: the servers' mercy and graceful timeouts,
+        # and the module's own wait, follow from it.
+        "mercy": int(v["wsgi_deploy_max_request_seconds"]) + 5,
+        "role_files": list(ROLE_FILES),
+        # The other files the role writes: the record of the live deploy under the root, the mark
+        # of a complete virtualenv, the requirements rewritten without editable lines.
+        "record_file": releases.RECORD,
+        "venv_marker_file": releases.VENV_MARKER,
+        "env_file": app_env.FILE_NAME,
+        "venv_complete_file": releases.VENV_COMPLETE,
+        "requirements_copy_file": ".wsgi-deploy-requirements.txt",
+        "rsync_chmod": RSYNC_CHMOD,
+    }
+    found["unit_path"] = "/etc/systemd/system/" + found["unit"]
+    found["code_dir"] = found["current"] if managed else v["wsgi_deploy_dest"]
+    if managed:
+        found.update(pidfile=root + "/run/server.pid", log_file=root + "/log/server.log",
+                     fifo_file=root + "/run/master.fifo", reload_file=root + "/run/reload.touch",
+                     # Beside the app, not in it, so that no sync can carry them away.
+                     lock=root + "/.deploy.lock", drain_mark=root + "/.drained",
+                     fleet_lock=_beside(root, ".fleet.lock"))
+    else:
+        found.update(pidfile=v["wsgi_deploy_pidfile"], log_file=v["wsgi_deploy_log_file"],
+                     fifo_file=v["wsgi_deploy_fifo_file"], reload_file=v["wsgi_deploy_reload_file"],
+                     lock=_beside(dest, ".deploy.lock"), drain_mark=_beside(dest, ".drained"),
+                     fleet_lock=_beside(dest, ".fleet.lock"))
+    # What this app's master names (a managed one its config file on its command line, one set up by
+    # hand its directory): a pidfile naming a master without it names another app's. A managed
+    # master runs as the app's user, and under systemd in the role's unit's cgroup.
+    found["master_path"] = found["config_file"] if managed else dest
+    found["master_user"] = v["wsgi_deploy_user"] if managed else ""
+    found["master_unit"] = found["unit"] if found["systemd"] else ""
+    # Python runs the server's script, both through the `venv` symlink: a gunicorn USR2 and a uWSGI
+    # full reload re-execute this command line, and so land in the virtualenv live by then.
+    found["server_argv"] = [found["venv"] + "/bin/python", found["venv"] + "/bin/" + server,
+                            "--config" if gunicorn else "--ini", found["config_file"]]
+    return found
+
+
+def _bind(v):
+    host, dummy, port = v["wsgi_deploy_bind"].rpartition(":")
+    return ("127.0.0.1" if host in _ANY_ADDRESS else host), port
+
+
+def _health_url(v, managed):
+    if v["wsgi_deploy_healthcheck_url"]:
+        return v["wsgi_deploy_healthcheck_url"]
+    if not managed:
+        return ""
+    host, port = _bind(v)
+    return "http://%s:%s%s" % (host, port, v["wsgi_deploy_healthcheck_path"])
+
+
+def _shared_parents(paths):
+    """Every directory above a shared path, inside shared/ ("a" and "a/b" for "a/b/c")."""
+    found = set()
+    for path in paths:
+        parts = path.split("/")
+        found.update("/".join(parts[:count]) for count in range(1, len(parts)))
+    return sorted(found)
+
+
+def chosen_excludes(v, where):
+    """What the sync leaves out, before what is left behind in the source is added."""
+    if where["managed"]:
+        # Anchored at the top of the app: what the role puts into a release is no part of the source.
+        anchored = ["/" + name for name in list(ROLE_FILES) + where["shared_paths"]]
+    else:
+        # The server's own files in a directory set up by hand (pidfile, log, touch file, FIFO) are
+        # never sent, and so never deleted, whatever wsgi_deploy_delete says.
+        prefix = where["dest_dir"] + "/"
+        anchored = [path[len(where["dest_dir"]):] for path in
+                    (where["pidfile"], where["log_file"], where["reload_file"], where["fifo_file"])
+                    if path and path.startswith(prefix)]
+    return list(DEFAULT_EXCLUDES) + list(v["wsgi_deploy_exclude"]) + anchored
+
+
+def release_commands(v, hostname, play_hosts):
+    """What a new release runs: a fleet's once-only commands (migrations) on the first host of the
+    play only, which is alone in the first batch, before any host switches; then each host's own."""
+    first = hostname == (play_hosts[0] if play_hosts else hostname)
+    return (list(v["wsgi_deploy_release_commands_once"]) if first else []) + list(v["wsgi_deploy_release_commands"])
+
+
+def plan(v, hostname="localhost", play_hosts=(), check_mode=False, read_source=True):
+    """The deploy's decisions that need nothing from the server: its layout, what the sync sends and
+    its digest, the virtualenv's key, the release's key, and the inputs' digest but for the content
+    of the config files (which the role's templates give: it adds them as `files`). Without
+    read_source (a rollback, a stop, a fleet's start), nothing is read from wsgi_deploy_src."""
+    found = layout(v)
+    managed = found["managed"]
+    shared = [path.rstrip("/") for path in list(v["wsgi_deploy_shared_dirs"]) + list(v["wsgi_deploy_shared_files"])]
+    found["shared_paths"] = shared
+    found["shared_parents"] = _shared_parents(shared)
+    found["writable_dirs"] = [path.rstrip("/") for path in v["wsgi_deploy_release_writable_dirs"]]
+    found["bind_host"], found["bind_port"] = _bind(v)
+    found["healthcheck_url"] = _health_url(v, managed)
+    # Behind haproxy (balanced.yml) a host may be drained; check mode leaves the balancer alone. The
+    # deploy is wrapped for haproxy, and for an after-live hook, which runs whatever happened.
+    found["balanced"] = bool(v["wsgi_deploy_haproxy_host"]) and not check_mode
+    found["wrapped"] = found["balanced"] or bool(v["wsgi_deploy_after_live_tasks"])
+    # A restart refuses connections: it is drained first unless never; a graceful reload only with always.
+    found["drain_before_restart"] = found["balanced"] and v["wsgi_deploy_drain"] != "never"
+    found["drain_before_reload"] = found["balanced"] and v["wsgi_deploy_drain"] == "always"
+    found["reloads"] = reloads(v, found["mercy"])
+    if read_source:
+        found.update(_from_source(v, found, hostname, play_hosts))
+    return found
+
+
+def _from_source(v, layout_found, hostname, play_hosts):
+    """What the sync sends, its digest, the keys of the virtualenv and of the release."""
+    found = dict(layout_found)
+    shared = found["shared_paths"]
+    src = v["wsgi_deploy_src"]
+    chosen = chosen_excludes(v, found)
+    found["left_behind"] = left_behind(src, chosen, bool(v["wsgi_deploy_leave_gitignored"]),
+                                       v["wsgi_deploy_ship_env_files"])
+    found["sync_excludes"] = chosen + found["left_behind"]
+    found["rsync_opts"] = [RSYNC_CHMOD] + ["--exclude=" + pattern for pattern in found["sync_excludes"]]
+    source = source_tree.tree_digest(src, found["sync_excludes"])
+    found["source_digest"] = source
+
+    # Requirements that install the app's own source make it part of the virtualenv's key: the
+    # virtualenv holds a copy of that source. A release is still RELEASE.partial when pip runs, and
+    # never changes once built: an editable install would follow a path that is gone, so such lines
+    # are installed as copies.
+    text = requirements_text(v)
+    local = bool(_LOCAL_REQUIREMENT.search(text))
+    copied = _EDITABLE_LOCAL.sub("", text)
+    found["requirements_copied"] = copied if copied != text else ""
+    found["requirements_editable"] = copied != text
+    # Joined by a backslash and an n, as the role's Jinja joined them before: the keys of the
+    # virtualenvs on servers stay what they were.
+    parts = [v["wsgi_deploy_python"], found["server_package"], text] + ([source] if local else [])
+    found["venv_key"] = _sha256(_KEY_JOIN.join(parts))[:12]
+    found["venv_dir"] = found["venvs_dir"] + "/" + found["venv_key"]
+
+    # The release: the live one when it holds this source, these shared paths, release commands
+    # and environment. Without commands or an environment, the key is what it was before either
+    # existed: no upgrade makes a new release. The commands' part is the same on every host of a
+    # fleet, though only the first runs those it runs once.
+    env = v["wsgi_deploy_env"]
+    env_digest = app_env.digest(env, v["wsgi_deploy_root"]) if env else ""
+    once, each = list(v["wsgi_deploy_release_commands_once"]), list(v["wsgi_deploy_release_commands"])
+    extras = bool(once or each or env or v["wsgi_deploy_release_writable_dirs"])
+    commands_key = [once, each] if once else each
+    release = [source, shared] + ([commands_key, env_digest, found["writable_dirs"]] if extras else [])
+    found["release_key"] = _sha256(_json(release))
+    found["release_commands"] = release_commands(v, hostname, list(play_hosts))
+
+    # What the record's digest holds; the role adds the config files' digests as `files`.
+    inputs = {"format": INPUTS_FORMAT, "source": source, "files": {}, "venv": found["venv_key"], "shared": shared,
+              "user": v["wsgi_deploy_user"], "excludes": [RSYNC_CHMOD] + chosen}
+    if extras:
+        inputs.update(commands=commands_key, env=env_digest, writable=found["writable_dirs"])
+    found["inputs"] = inputs
+    return found
+
+
+def reloads(v, mercy):
+    """The reload method and how long it may take: the one chosen, and the one that replaces the
+    master (which a new virtualenv needs). A uWSGI chain replaces one worker at a time."""
+    methods = METHODS[v["wsgi_deploy_server"]]
+    found = {}
+    for kind, method in (("chosen", v["wsgi_deploy_reload_method"] or methods["default"]),
+                         ("new_master", methods["new_master"])):
+        if int(v["wsgi_deploy_reload_timeout"]) > 0:
+            timeout = int(v["wsgi_deploy_reload_timeout"])
+        elif v["wsgi_deploy_server"] == "uwsgi" and method in ("chain", "fifo"):
+            timeout = int(v["wsgi_deploy_workers"]) * (mercy + 25)
+        else:
+            timeout = mercy + 60
+        found[kind] = {"method": method, "timeout": timeout}
+    return found

@@ -1,0 +1,173 @@
+"""The deploy's plan, in process: where everything goes, what the sync sends, and keys that stay what
+earlier versions recorded on servers (an upgrade of the role makes no new release or virtualenv)."""
+import hashlib
+import json
+
+import pytest
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, plan, releases, source_tree
+
+from test_inputs import defaults
+
+
+@pytest.fixture
+def src(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text("def app(environ, start_response): pass\n")
+    (app / "requirements.txt").write_text("-e .\nflask==3.1.3\n\n")
+    (app / ".env").write_text("SECRET=1\n")
+    return app
+
+
+def planned(src, **given):
+    return plan.plan(defaults(dict({"wsgi_deploy_src": str(src)}, **given)), **given.pop("_context", {}))
+
+
+def jinja(expression, **variables):
+    """An expression as the role's Jinja evaluated it, through Ansible's own templating."""
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+
+
+def test_a_managed_app_lives_under_its_root(src):
+    found = planned(src, wsgi_deploy_name="shop", wsgi_deploy_server="uwsgi")
+    assert found["current"] == "/srv/shop/current" and found["code_dir"] == "/srv/shop/current"
+    assert found["config_file"] == "/srv/shop/etc/uwsgi.ini" and found["config_template"] == "uwsgi.ini.j2"
+    assert found["pidfile"] == "/srv/shop/run/server.pid" and found["lock"] == "/srv/shop/.deploy.lock"
+    assert found["fleet_lock"] == "/srv/.shop.fleet.lock" and found["unit_path"] == "/etc/systemd/system/wsgi-shop.service"
+    assert found["server_argv"] == ["/srv/shop/venv/bin/python", "/srv/shop/venv/bin/uwsgi", "--ini",
+                                    "/srv/shop/etc/uwsgi.ini"]
+    assert (found["master_path"], found["master_user"], found["master_unit"]) == (
+        "/srv/shop/etc/uwsgi.ini", "shop", "wsgi-shop.service")
+
+
+def test_a_server_set_up_by_hand_keeps_its_own_files_and_its_locks_lie_beside_it(src):
+    found = planned(src, wsgi_deploy_manage_server=False, wsgi_deploy_dest="/opt/site/",
+                    wsgi_deploy_pidfile="/opt/site/run/app.pid", wsgi_deploy_log_file="/var/log/site.log")
+    assert found["code_dir"] == "/opt/site/" and found["lock"] == "/opt/.site.deploy.lock"
+    assert found["drain_mark"] == "/opt/.site.drained" and found["master_user"] == "" and found["master_unit"] == ""
+    # Its pidfile lies inside the synced directory: never sent, so never deleted; its log does not.
+    assert "/run/app.pid" in found["sync_excludes"] and not any("site.log" in x for x in found["sync_excludes"])
+
+
+def test_a_server_set_up_by_hand_needs_no_requirements_file(src):
+    (src / "requirements.txt").unlink()
+    found = planned(src, wsgi_deploy_manage_server=False, wsgi_deploy_dest="/opt/site",
+                    wsgi_deploy_requirements="requirements.txt")
+    assert found["requirements_editable"] is False
+    with pytest.raises(OSError):
+        planned(src, wsgi_deploy_requirements="requirements.txt")
+
+
+def test_the_sync_leaves_out_the_role_files_shared_paths_and_what_is_left_behind(src):
+    found = planned(src, wsgi_deploy_shared_dirs=["media/"], wsgi_deploy_shared_files=["conf/local.py"])
+    assert found["shared_paths"] == ["media", "conf/local.py"] and found["shared_parents"] == ["conf"]
+    assert found["left_behind"] == ["/.env"]
+    expected = list(plan.DEFAULT_EXCLUDES) + ["/" + name for name in plan.ROLE_FILES] + ["/media", "/conf/local.py",
+                                                                                         "/.env"]
+    assert found["sync_excludes"] == expected
+    assert found["rsync_opts"] == [plan.RSYNC_CHMOD] + ["--exclude=" + name for name in expected]
+    assert found["source_digest"] == source_tree.tree_digest(str(src), expected)
+
+
+def test_the_role_files_are_named_where_the_modules_that_write_them_name_them(src):
+    found = planned(src)
+    assert found["role_files"] == [releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER,
+                                   app_env.FILE_NAME]
+    assert (found["record_file"], found["venv_complete_file"]) == (releases.RECORD, releases.VENV_COMPLETE)
+
+
+def test_editable_lines_that_install_the_source_are_installed_as_copies(src):
+    found = planned(src, wsgi_deploy_requirements="requirements.txt")
+    assert found["requirements_editable"] is True
+    assert found["requirements_copied"] == ".\nflask==3.1.3"
+    (src / "requirements.txt").write_text("flask==3.1.3\n")
+    found = planned(src, wsgi_deploy_requirements="requirements.txt")
+    assert (found["requirements_editable"], found["requirements_copied"]) == (False, "")
+
+
+@pytest.mark.parametrize("given,chosen,new_master", [
+    ({"wsgi_deploy_server": "gunicorn"}, ("hup", 95), ("usr2", 95)),
+    ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_workers": 4}, ("chain", 4 * 60), ("full", 95)),
+    ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_method": "workers"}, ("workers", 95), ("full", 95)),
+    ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_timeout": 7}, ("chain", 7), ("full", 7)),
+])
+def test_each_reload_has_its_method_and_a_timeout_that_lets_the_longest_request_finish(src, given, chosen, new_master):
+    found = planned(src, **given)["reloads"]
+    assert (found["chosen"]["method"], found["chosen"]["timeout"]) == chosen
+    assert (found["new_master"]["method"], found["new_master"]["timeout"]) == new_master
+
+
+def test_once_only_commands_run_on_the_first_host_of_the_play_only(src):
+    v = defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_release_commands_once": [["migrate"]],
+                  "wsgi_deploy_release_commands": [["collectstatic"]]})
+    first = plan.plan(v, hostname="web1", play_hosts=["web1", "web2"])
+    second = plan.plan(v, hostname="web2", play_hosts=["web1", "web2"])
+    assert first["release_commands"] == [["migrate"], ["collectstatic"]]
+    assert second["release_commands"] == [["collectstatic"]]
+    assert first["release_key"] == second["release_key"]
+
+
+@pytest.mark.parametrize("drain,before_restart,before_reload", [
+    ("auto", True, False), ("always", True, True), ("never", False, False)])
+def test_behind_haproxy_a_restart_is_drained_unless_never_and_a_reload_only_with_always(
+        src, drain, before_restart, before_reload):
+    v = defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_haproxy_host": "lb", "wsgi_deploy_drain": drain})
+    found = plan.plan(v)
+    assert (found["drain_before_restart"], found["drain_before_reload"], found["wrapped"]) == (
+        before_restart, before_reload, True)
+
+
+def test_check_mode_and_a_host_without_haproxy_leave_the_balancer_alone(src):
+    v = defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_haproxy_host": "lb", "wsgi_deploy_drain": "always"})
+    for found in (plan.plan(v, check_mode=True), plan.plan(dict(v, wsgi_deploy_haproxy_host=""))):
+        assert not (found["balanced"] or found["drain_before_restart"] or found["drain_before_reload"])
+
+
+def test_without_the_source_only_the_layout_is_planned(tmp_path):
+    found = plan.plan(defaults({"wsgi_deploy_src": str(tmp_path / "gone")}), read_source=False)
+    assert found["lock"] == "/srv/app/.deploy.lock" and "source_digest" not in found
+
+
+# The role's Jinja for the keys, as version 1.1 evaluated it: servers hold these keys in their records.
+VENV_KEY_1_1 = ("{{ (wsgi_deploy_python ~ '\\n' ~ package ~ '\\n' ~ text ~ ('\\n' ~ source if local else ''))"
+                " | hash('sha256') | truncate(12, true, '') }}")
+RELEASE_KEY_1_1 = ("{{ ([source, shared] + ([commands_key, env_digest, writable] if extras else []))"
+                   " | to_json | hash('sha256') }}")
+INPUTS_1_1 = ("{{ {'format': 1, 'source': source, 'files': files, 'venv': venv, 'shared': shared, 'user': user,"
+              " 'excludes': excludes} | combine(extra) | to_json | hash('sha256') }}")
+
+
+@pytest.mark.parametrize("given", [
+    {},
+    {"wsgi_deploy_requirements": "requirements.txt"},
+    {"wsgi_deploy_shared_dirs": ["media"], "wsgi_deploy_env": {"SECRET_KEY": "x"},
+     "wsgi_deploy_release_commands_once": [["migrate"]], "wsgi_deploy_release_writable_dirs": ["cache/"]},
+])
+def test_the_keys_are_those_the_roles_jinja_gave_before(src, given):
+    v = defaults(dict({"wsgi_deploy_src": str(src)}, **given))
+    found = plan.plan(v)
+    text = (src / "requirements.txt").read_text().rstrip() if v["wsgi_deploy_requirements"] else ""
+    assert found["venv_key"] == jinja(VENV_KEY_1_1, wsgi_deploy_python=v["wsgi_deploy_python"],
+                                      package=v["wsgi_deploy_gunicorn_package"], text=text,
+                                      source=found["source_digest"], local=bool(v["wsgi_deploy_requirements"]))
+    once, each = v["wsgi_deploy_release_commands_once"], v["wsgi_deploy_release_commands"]
+    extras = bool(once or each or v["wsgi_deploy_env"] or v["wsgi_deploy_release_writable_dirs"])
+    env_digest = app_env.digest(v["wsgi_deploy_env"], v["wsgi_deploy_root"]) if v["wsgi_deploy_env"] else ""
+    writable = [path.rstrip("/") for path in v["wsgi_deploy_release_writable_dirs"]]
+    assert found["release_key"] == jinja(RELEASE_KEY_1_1, source=found["source_digest"],
+                                         shared=found["shared_paths"], commands_key=[once, each] if once else each,
+                                         env_digest=env_digest, writable=writable, extras=extras)
+    files = {"/srv/app/etc/gunicorn.conf.py": "ab" * 32}
+    extra = {"commands": [once, each] if once else each, "env": env_digest, "writable": writable} if extras else {}
+    before = jinja(INPUTS_1_1, source=found["source_digest"], files=files, venv=found["venv_key"],
+                   shared=found["shared_paths"], user=v["wsgi_deploy_user"],
+                   excludes=found["inputs"]["excludes"], extra=extra)
+    # The role adds the files' digests to the plan's inputs with the same filters.
+    now = jinja("{{ inputs | combine({'files': files}) | to_json | hash('sha256') }}", inputs=found["inputs"],
+                files=files)
+    assert now == before
+    assert now == hashlib.sha256(json.dumps(dict(found["inputs"], files=files)).encode()).hexdigest()
