@@ -164,7 +164,8 @@ def test_a_rollback_that_fails_its_health_check_too_says_so(deploy):
     app.run(check=True)
     current = live(app)
     set_version(app, "2")
-    run = app.run(wsgi_deploy_healthcheck_text="hello v9")
+    # The rollback's check waits its whole timeout for an answer that never comes: 5 s, not 30.
+    run = app.run(wsgi_deploy_healthcheck_text="hello v9", wsgi_deploy_healthcheck_timeout=5)
     assert run.returncode != 0
     assert "The rollback to release %s failed too" % current in run.stdout
     assert live(app) == current and get(app.port) == "hello v1"
