@@ -11,9 +11,6 @@ import pytest
 
 from testservers import free_port
 
-# Both tests share one user's virtualenv (the module fixture): one pytest process runs them.
-pytestmark = pytest.mark.xdist_group("install")
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = "graceful.wsgi_deploy"
 
