@@ -19,9 +19,12 @@ UWSGI_KILLING = re.compile(r"Gracefully killing worker (\d+) \(pid: (\d+)\)")
 UWSGI_RESPAWNED = re.compile(r"Respawned uWSGI worker (\d+) \(new pid: (\d+)\)")
 UWSGI_WAITING = re.compile(r"chain is still waiting for worker (\d+)")
 # Lines that say the new code did not load or a worker cannot live: "complete" then means nothing.
+# Not "worker respawning too fast": uWSGI says it of any worker that ends within a second of its
+# spawn, a reload's too (two reloads in a row), then sleeps 2 s and spawns it; a worker that cannot
+# load the app says so in the lines above.
 UWSGI_FAILURES = re.compile(
     r"unable to load app|no app loaded|no python application found"
-    r"|DAMN ! worker|respawning too fast"
+    r"|DAMN ! worker"
 )
 # A full reload: the master stops every worker, re-execs itself, and forks new ones.
 UWSGI_FULL_START = re.compile(r"gracefully killing workers|binary reloading uWSGI|Gracefully killing worker")

@@ -1,7 +1,8 @@
 """The log follower and the uWSGI chain reader, on log files written by the test."""
 import os
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import LogWatcher, UwsgiChain, gunicorn_failures
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (LogWatcher, UwsgiChain, UwsgiFull,
+                                                                                   gunicorn_failures)
 
 CHAIN = """\
 Fri Nov 27 10:57:16 2026 - *** /srv/a/run/reload.touch has been touched... chain reload !!! ***
@@ -80,3 +81,16 @@ def test_gunicorn_boot_failures_are_picked_out():
     lines = ["[INFO] Booting worker with pid: 7", "[ERROR] Exception in worker process",
              "[INFO] Worker exiting (pid: 7)"]
     assert gunicorn_failures(lines) == ["[ERROR] Exception in worker process"]
+
+
+def test_a_worker_respawned_soon_after_its_spawn_is_no_failure_and_one_that_cannot_load_is():
+    # Two reloads of the workers a second apart (FIFO `r`): uWSGI 2.0 sleeps before it spawns again.
+    respawned = ["...gracefully killing workers...",
+                 "worker respawning too fast !!! i have to sleep a bit (2 seconds)...",
+                 "WSGI app 0 (mountpoint='') ready in 1 seconds on interpreter 0x55d0 pid: 4101 (default app)"]
+    full = UwsgiFull(master_reexec=False)
+    full.feed(respawned)
+    assert full.failures == [] and full.ready_pids == {4101}
+    full = UwsgiFull(master_reexec=False)
+    full.feed(respawned[:2] + ["unable to load app 0 (mountpoint='') (callable not found or import error)"])
+    assert full.failures == ["unable to load app 0 (mountpoint='') (callable not found or import error)"]
