@@ -11,12 +11,17 @@ from ansible_collections.graceful.wsgi_deploy.plugins.lookup.controller import a
 def processes():
     """A process whose command line names ansible, and one whose does not."""
     # The marker comes after a long argument, as after a long path to Python: ps cuts lines short.
-    started = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "x" * 200, marker])
+    script = "import time; print('up', flush=True); time.sleep(60)"
+    started = [subprocess.Popen([sys.executable, "-c", script, "x" * 200, marker], stdout=subprocess.PIPE)
                for marker in ("ansible-playbook-stand-in", "unrelated-stand-in")]
+    # Until a child has exec'd Python, its command line is still pytest's: wait for it to speak.
+    for proc in started:
+        assert proc.stdout.readline() == b"up\n"
     yield started
     for proc in started:
         proc.kill()
         proc.wait()
+        proc.stdout.close()
 
 
 @pytest.mark.parametrize("proc", ["/proc", "/nonexistent/proc"], ids=["proc", "ps"])
