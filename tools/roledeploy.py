@@ -36,7 +36,8 @@ class Deploy(object):
         if self.after_run:
             self.after_run(self, extra_vars, result)
         if check and result.returncode != 0:
-            raise AssertionError("ansible-playbook failed:\n" + result.stdout[-6000:] + result.stderr[-3000:])
+            raise AssertionError("ansible-playbook failed:\n" + _failed_tasks(result.stdout)
+                                 + result.stdout[-6000:] + result.stderr[-3000:])
         return result
 
     def start_run(self, *args, playbook="deploy.yml", **extra_vars):
@@ -72,3 +73,15 @@ class Deploy(object):
         if os.path.exists(self.pidfile):
             argv, env = self._command((), "stop.yml", self.variables)
             subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=120, env=env)
+
+
+def _failed_tasks(stdout):
+    """Each failed task's name and message, first, from the json callback's output (if it is that)."""
+    try:
+        plays = json.loads(stdout)["plays"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    said = ["%s [%s]: %s" % (task["task"]["name"], host, result.get("msg", ""))
+            for play in plays for task in play["tasks"] for host, result in task["hosts"].items()
+            if result.get("failed")]
+    return "".join(line + "\n" for line in said)

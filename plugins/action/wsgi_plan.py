@@ -52,10 +52,18 @@ class ActionModule(ActionBase):
             given=[name for name in task_vars if name.startswith("wsgi_deploy_")],
         )
         args = self._task.args
-        unknown = set(args) - {"check_inputs", "read_source"}
+        unknown = set(args) - {"check_inputs", "read_source", "plan", "preflight", "under_lock"}
         if unknown:
-            return dict(result, failed=True, msg="wsgi_plan takes check_inputs and read_source, not %s"
-                        % ", ".join(sorted(unknown)))
+            return dict(result, failed=True, msg="wsgi_plan takes check_inputs, read_source, plan, preflight and "
+                        "under_lock, not %s" % ", ".join(sorted(unknown)))
+        if args.get("preflight"):
+            # The plan completed by what Preflight saw, and what it saw under the lock once taken.
+            found, host = args.get("plan") or {}, args["preflight"]
+            lock = args.get("under_lock") or {}
+            now = lock if lock.get("taken") else host
+            result.update(found, changed=False)
+            result.update(plan.after_preflight(variables, found, host, now, check_mode=bool(self._task.check_mode)))
+            return result
         found = inputs.problems(variables, context) if boolean(args.get("check_inputs", True)) else []
         result.update(changed=False, problems=found)
         if found:

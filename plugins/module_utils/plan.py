@@ -278,3 +278,98 @@ def reloads(v, mercy):
             timeout = mercy + 60
         found[kind] = {"method": method, "timeout": timeout}
     return found
+
+
+# How the role prepares a host, counted: a new way prepares every host again once.
+PREPARE_FORMAT = 4
+
+# The app's import, as uWSGI imports it (a module and a callable, or a factory called with no
+# argument), run by the new virtualenv's Python before anything points at the release.
+_UWSGI_IMPORT = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+                 "name, _, attr = sys.argv[2].partition(':'); factory = attr.endswith('()'); "
+                 "app = getattr(importlib.import_module(name), attr[:-2] if factory else attr); "
+                 "app = app() if factory else app; "
+                 "callable(app) or sys.exit('%s is not callable' % sys.argv[2])")
+
+
+def prepared_digest(v, deployer):
+    """What the record keeps of how the host was prepared: a host prepared the same way is not again."""
+    return _sha256(_json([PREPARE_FORMAT, v["wsgi_deploy_user"], v["wsgi_deploy_root"], v["wsgi_deploy_python"],
+                          bool(v["wsgi_deploy_install_packages"]), deployer, list(v["wsgi_deploy_shared_dirs"]),
+                          list(v["wsgi_deploy_shared_files"])]))
+
+
+def import_check(v, venv_dir, code_path, config_file):
+    """The new release's app imported as the server will import it. Python runs the script, as it
+    runs the server: no script's #! line is relied on."""
+    python = venv_dir + "/bin/python"
+    if v["wsgi_deploy_server"] == "gunicorn":
+        # check-config imports before it applies pythonpath; chdir is on sys.path by then.
+        return [python, venv_dir + "/bin/gunicorn", "--check-config", "--config=" + config_file, "--chdir=" + code_path]
+    return [python, "-c", _UWSGI_IMPORT, code_path, v["wsgi_deploy_app"]]
+
+
+def after_preflight(v, found, host, now, check_mode=False):
+    """What the deploy does, from the plan (found) and what Preflight saw on the host (host), or,
+    once the lock is taken, saw under it (now). Nothing here waits for a task's result: what the
+    sync, pip and the reload report is read where it happens."""
+    managed = found["managed"]
+    status = host.get("status") or {}
+    running = bool(status.get("running"))
+    live = now.get("live") or {}
+    decided = {"deployer": host["user"], "running": running, "master_pid": status.get("master_pid"),
+               "unchanged": bool(host.get("unchanged")) and running, "venv_ready": bool(now.get("venv_ready"))}
+    decided["prepared_digest"] = prepared_digest(v, host["user"])
+    decided["prepare"] = managed and (host.get("record") or {}).get("prepared", "") != decided["prepared_digest"]
+
+    new_release = managed and live.get("release_key") != found["release_key"]
+    release_dir = found["releases_dir"] + "/" + host["stamp"]
+    decided.update(new_release=new_release, release_dir=release_dir, release_name=host["stamp"],
+                   live_release=live.get("release", ""),
+                   previous_release=(found["releases_dir"] + "/" + live["release"]) if live.get("release") else "",
+                   venv_changed=managed and live.get("venv") != found["venv_key"], previous_venv=live.get("venv", ""))
+    # What is live but not vouched for by a record may not be what the server runs (a deploy cut off
+    # between its switch, or its in-place sync, and its reload): it is reloaded onto, with a new master.
+    unvouched = not now.get("vouched")
+    # Where the code the deploy checks is: the new release once synced, else the live one. In check
+    # mode a new release exists only on the controller: nothing runs inside it.
+    code_path = release_dir if (new_release and not check_mode) else found["current"]
+    decided["requirements_cwd"] = code_path + (releases.PARTIAL if new_release else "")
+    decided["requirements_path"] = decided["requirements_cwd"] + "/" + (v["wsgi_deploy_requirements"] or "")
+    decided["release_on_host"] = not (check_mode and new_release)
+    decided["import_check"] = import_check(v, found["venv_dir"], code_path, found["config_file"])
+
+    # The config files a managed server needs, written where they differ (Preflight compared them).
+    # A new config is read by the graceful reload (gunicorn's HUP re-reads it, uWSGI's full reload
+    # re-executes the master); only a changed unit needs a restart.
+    files = ([found["config_file"]] + ([found["env_loader"]] if v["wsgi_deploy_server"] == "uwsgi" else [])
+             + ([found["unit_path"]] if found["systemd"] else [])) if managed else []
+    writes = [path for path in files if path not in (now.get("files_matching") or [])]
+    unit_changed = found["unit_path"] in writes
+    config_changed = any(path != found["unit_path"] for path in writes)
+    decided.update(writes=writes, unit_changed=unit_changed, config_changed=config_changed,
+                   starts=managed and (not running or unit_changed), restart=running and unit_changed,
+                   drain_before_restart=found["drain_before_restart"] and running)
+    # A first deploy (nothing answered here before) whose start fails stops the server it started.
+    decided["first_deploy"] = decided["starts"] and not running and not live.get("release")
+
+    # A running server that needs nothing between the switch and its reload (no start, no restart, no
+    # hook) is switched by Go live's own call: one call fewer on the server. Release commands are run
+    # by Release's own task, which names them: they may take minutes.
+    runs_commands = new_release and bool(found["release_commands"])
+    hooks = v["wsgi_deploy_before_reload_tasks"] or v["wsgi_deploy_before_live_tasks"] or v["wsgi_deploy_before_switch_tasks"]
+    switches = new_release or decided["venv_changed"]
+    at_golive = bool(switches and running and not unit_changed and not hooks and not runs_commands)
+    decided.update(runs_commands=runs_commands, switch_at_golive=at_golive, switch_in_release=bool(switches and not at_golive))
+    # Whether the running server must load new code (what the sync or pip changed is added where
+    # they ran), and whether that needs a new master: a new virtualenv is seen only by a new
+    # interpreter, and uWSGI reads its ini only when its master starts.
+    decided["code_changes"] = bool(new_release or unvouched or decided["venv_changed"] or config_changed)
+    decided["new_master"] = bool(decided["venv_changed"] or (managed and unvouched)
+                                 or (v["wsgi_deploy_server"] == "uwsgi" and config_changed))
+    # Hooks read these (README "Hooks"), with the phase they run in.
+    decided["hook"] = {"app_dir": found["code_dir"], "release": release_dir if new_release else "",
+                       "previous_release": decided["previous_release"] if new_release else "",
+                       "venv": found["venv_dir"] if managed else "", "server": v["wsgi_deploy_server"],
+                       "user": found["master_user"]}
+    return decided

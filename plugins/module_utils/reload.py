@@ -27,6 +27,15 @@ MASTER_ARGUMENT_SPEC = {
     "master_user": {"type": "str"},
     "master_unit": {"type": "str"},
 }
+# What each server and reload method needs to find its master and to reload it, for every module
+# that takes them. Without a pidfile, the uWSGI master is the one whose config names reload_file.
+SERVER_REQUIRED_IF = [
+    ("server", "gunicorn", ["pidfile"]),
+    ("server", "uwsgi", ["pidfile", "reload_file"], True),
+    ("method", "chain", ["reload_file"]),
+    ("method", "fifo", ["fifo_file"]),
+    ("method", "workers", ["fifo_file"]),
+]
 # The first method of each server is its default. hup and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
 # fifo (chain) and workers reload through uWSGI's master FIFO.

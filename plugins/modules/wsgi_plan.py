@@ -31,6 +31,24 @@ options:
         virtualenv's keys. Without it the plan holds where the app's files are, and the reload methods.
     type: bool
     default: true
+  plan:
+    description:
+      - With O(preflight), the plan an earlier call returned, which this call completes.
+    type: dict
+  preflight:
+    description:
+      - What Preflight saw on the host, the result of M(graceful.wsgi_deploy.wsgi_lock) with
+        O(graceful.wsgi_deploy.wsgi_lock#module:unless_unchanged=true). With it, the call returns O(plan)
+        completed by the deploy's decisions - whether it makes a new release or virtualenv, prepares
+        the host, writes which config files, starts, restarts, runs release commands, switches in
+        Release or in Go live's call, needs a new master - and the import check and the hooks' facts.
+        Nothing is checked and nothing is read from the source again.
+    type: dict
+  under_lock:
+    description:
+      - With O(preflight), what M(graceful.wsgi_deploy.wsgi_lock) saw once it took the lock later (a host
+        that Prepare made), which the decisions then follow.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -55,6 +73,12 @@ EXAMPLES = r"""
   graceful.wsgi_deploy.wsgi_plan:
     check_inputs: false
     read_source: false
+  register: _wsgi_deploy_plan
+
+- name: Preflight | Decide what the deploy changes
+  graceful.wsgi_deploy.wsgi_plan:
+    plan: "{{ _wsgi_deploy_plan }}"
+    preflight: "{{ _wsgi_deploy_host }}"
   register: _wsgi_deploy_plan
 """
 
@@ -110,4 +134,38 @@ venv_key:
   returned: with read_source
   type: str
   sample: 3f2a9c01b7de
+new_release:
+  description: Whether the deploy makes a new release (the live release's key is not O(plan)'s).
+  returned: with O(preflight)
+  type: bool
+venv_changed:
+  description: Whether the deploy switches to another virtualenv than the live one.
+  returned: with O(preflight)
+  type: bool
+writes:
+  description: The config files (server config, uWSGI's env loader, the systemd unit) whose content differs, which the deploy writes.
+  returned: with O(preflight)
+  type: list
+  elements: str
+starts:
+  description: Whether the deploy starts the server (it does not run) or restarts it (its unit changed).
+  returned: with O(preflight)
+  type: bool
+switch_at_golive:
+  description: Whether Go live's own call switches to the new release, the server running and nothing else due in between.
+  returned: with O(preflight)
+  type: bool
+new_master:
+  description: Whether the reload must replace the master (a new virtualenv, uWSGI's changed ini, or code no record vouches for).
+  returned: with O(preflight)
+  type: bool
+import_check:
+  description: The command (argv) that imports the new release's app as the server will, before anything points at it.
+  returned: with O(preflight)
+  type: list
+  elements: str
+hook:
+  description: What a hook reads in C(wsgi_deploy_hook), but for its phase.
+  returned: with O(preflight)
+  type: dict
 """

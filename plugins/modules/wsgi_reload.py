@@ -296,7 +296,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
-    MASTER_ARGUMENT_SPEC, ReloadError, reload_server, server_status, start_server, stop_server)
+    MASTER_ARGUMENT_SPEC, SERVER_REQUIRED_IF, ReloadError, reload_server, server_status, start_server, stop_server)
 
 
 def main():
@@ -318,12 +318,7 @@ def main():
             **health.ARGUMENT_SPEC,
         },
         required_if=[
-            ("server", "gunicorn", ["pidfile"]),
-            # Without a pidfile, the uWSGI master is the one whose config names reload_file.
-            ("server", "uwsgi", ["pidfile", "reload_file"], True),
-            ("method", "chain", ["reload_file"]),
-            ("method", "fifo", ["fifo_file"]),
-            ("method", "workers", ["fifo_file"]),
+            *SERVER_REQUIRED_IF,
             ("state", "started", ["command"]),
         ],
         supports_check_mode=True,

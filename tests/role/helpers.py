@@ -23,7 +23,8 @@ def result_of(run):
 
 
 # The run's last task, which fails the run without saying again why (the deploy's task did).
-RUN_FAILED = "Fleet | Fail the host whose deploy failed"
+# Tasks that fail a host whose deploy already said why, without saying it again.
+RUN_FAILED = ("Fleet | Fail the host whose deploy failed", "Deploy | Stop the deploy, as it said above")
 
 
 def failure_of(run):

@@ -43,12 +43,11 @@ BECOME_FAILS = """
 # The app's own command, run as release commands run; its output noted with what the hook knew.
 APP_COMMAND = """
 - name: Hook | Run the app's own command in the new release
-  graceful.wsgi_deploy.wsgi_release:
-    state: ran
+  graceful.wsgi_deploy.wsgi_app_command:
     root: "{{{{ wsgi_deploy_root }}}}"
     release: "{{{{ wsgi_deploy_hook.release | basename }}}}"
-    venv: "{{{{ wsgi_deploy_hook.venv | basename }}}}"
-    check_user: "{{{{ wsgi_deploy_hook.user }}}}"
+    venv_key: "{{{{ wsgi_deploy_hook.venv | basename }}}}"
+    app_user: "{{{{ wsgi_deploy_hook.user }}}}"
     commands:
       - [sh, -c, 'test "$GREETING" = bonjour && echo "greeted in $(basename "$PWD") with $(command -v python)"; echo "token=$API_TOKEN"']
   register: _hook_ran
@@ -171,17 +170,3 @@ def test_a_hook_runs_the_apps_command_in_the_new_release_with_its_environment_ma
     assert noted["output"] == [["greeted in %s with %s/bin/python" % (release, venv), "token=********"]]
     assert "s3cr3t-t0ken-value" not in run.stdout + run.stderr
 
-
-def test_a_hook_cannot_run_the_apps_commands_as_root(deploy, tmp_path):
-    # This deploy's app user is the deploying user, root: the release's shared paths are the
-    # app's to write, and root runs nothing in it.
-    app = deploy("gunicorn")
-    hook = tmp_path / "ran.yml"
-    hook.write_text(APP_COMMAND.format(log=tmp_path / "ran.json"))
-    app.run(check=True)
-    set_version(app, "2")
-
-    run = app.run(wsgi_deploy_before_switch_tasks=str(hook))
-
-    assert run.returncode != 0 and "never as root: set check_user" in failure_of(run)
-    assert get(app.port) == "hello v1" and not (tmp_path / "ran.json").exists()

@@ -1,26 +1,25 @@
-"""What a user reads at default verbosity: a short run, the one-line summary last."""
+"""What a user reads at default verbosity: a short run, the one-line summary last, a failure said once."""
+import os
+
 import pytest
 
 from helpers import set_version
 from testservers import Server
 
 
-# What playbooks/deploy.yml's fleet plays (its first and last) and the deploy's block around the
-# role add for a single host, which skips them.
-FLEET_LINES = 14
-
-
 def shown(run):
-    """All lines, and the deploy's last task with what it printed (the fleet's last play follows)."""
+    """All lines, and the deploy's last task with what it printed. A single host is a fleet of one
+    whose fleet plays (playbooks/deploy.yml's first and last) show nothing, not even a banner."""
     lines = run.stdout.rstrip("\n").splitlines()
-    end = min(index for index, line in enumerate(lines) if line.startswith(("PLAY RECAP", "PLAY [Fleet | Roll back")))
+    assert not [line for line in lines if line.startswith("PLAY [Fleet")], run.stdout
+    end = min(index for index, line in enumerate(lines) if line.startswith("PLAY RECAP"))
     before = [line for line in lines[:end] if line.strip()]
     last_task = max(index for index, line in enumerate(before) if line.startswith("TASK ["))
     return lines, before[last_task], "\n".join(before[last_task + 1:])
 
 
 @pytest.mark.parametrize("result_format", ["yaml", "json"])
-def test_a_deploy_prints_at_most_40_lines_unchanged_and_80_with_a_change_besides_the_fleet_plays(deploy, monkeypatch, result_format):
+def test_a_deploy_prints_at_most_40_lines_unchanged_and_80_with_a_change(deploy, monkeypatch, result_format):
     # The stdout callback users have by default, in both of its result formats.
     monkeypatch.delenv("ANSIBLE_STDOUT_CALLBACK")
     monkeypatch.setenv("ANSIBLE_CALLBACK_RESULT_FORMAT", result_format)
@@ -29,17 +28,17 @@ def test_a_deploy_prints_at_most_40_lines_unchanged_and_80_with_a_change_besides
 
     unchanged = app.run(check=True)
     lines, task, summary = shown(unchanged)
-    assert len(lines) <= 40 + FLEET_LINES, unchanged.stdout
+    assert len(lines) <= 40, unchanged.stdout
     assert "Report | Summarise the deploy" in task and "no change" in summary
 
     set_version(app, "2")
     changed = app.run(check=True)
     lines, task, summary = shown(changed)
-    assert len(lines) <= 80 + FLEET_LINES, changed.stdout
+    assert len(lines) <= 80, changed.stdout
     assert "Report | Summarise the deploy" in task and "new code live, gunicorn reloaded by hup" in summary
 
 
-def test_a_server_set_up_by_hand_with_nothing_to_do_prints_at_most_40_lines_besides_the_fleet_plays(deploy, tmp_path, monkeypatch):
+def test_a_server_set_up_by_hand_with_nothing_to_do_prints_at_most_40_lines(deploy, tmp_path, monkeypatch):
     monkeypatch.delenv("ANSIBLE_STDOUT_CALLBACK")
     # Its pidfile and log beside its app directory, as the README asks for a fast deploy with nothing to do.
     server = Server("gunicorn", tmp_path / "by-hand").start()
@@ -55,9 +54,29 @@ def test_a_server_set_up_by_hand_with_nothing_to_do_prints_at_most_40_lines_besi
 
         unchanged = app.run(check=True, **by_hand)
         lines, task, summary = shown(unchanged)
-        assert len(lines) <= 40 + FLEET_LINES, unchanged.stdout
+        assert len(lines) <= 40, unchanged.stdout
         assert "Report | Summarise the deploy" in task
         assert ("no change in %s since its last deploy, nothing synced or reloaded" % server.app_dir
                 in " ".join(summary.split()))
     finally:
         server.stop()
+
+
+def test_a_failed_go_live_says_its_cause_once_with_what_the_app_logged(deploy, monkeypatch):
+    monkeypatch.delenv("ANSIBLE_STDOUT_CALLBACK")
+    app = deploy("gunicorn")
+    app.run(check=True)
+    set_version(app, "2")
+    # The new release's health check raises: the app logs a traceback as it answers 500.
+    path = os.path.join(app.src, "main.py")
+    with open(path) as handle:
+        code = handle.read()
+    with open(path, "w") as handle:
+        handle.write(code.replace('return "ok\\n"', 'raise RuntimeError("the database is unreachable")'))
+
+    run = app.run(wsgi_deploy_healthcheck_path="/healthz")
+
+    assert run.returncode != 0
+    assert run.stdout.count("status 500 where 200 was expected") == 1, run.stdout
+    assert "RuntimeError: the database is unreachable" in run.stdout, run.stdout
+    assert "Rolled back to release" in run.stdout

@@ -7,7 +7,8 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.graceful.wsgi_deploy.plugins.modules import wsgi_release, wsgi_reload
+from ansible_collections.graceful.wsgi_deploy.plugins.modules import (
+    wsgi_app_command, wsgi_lock, wsgi_release, wsgi_release_info, wsgi_reload)
 
 CASES = [
     ({"server": "gunicorn"}, "server is gunicorn but all of the following are missing: pidfile"),
@@ -41,25 +42,37 @@ def test_the_module_refuses_arguments_that_cannot_work(args, says, capsys):
 
 
 RELEASE_CASES = [
-    ({"state": "switched", "root": "/nonexistent", "release": "r1", "release_key": "k"},
-     "a release to complete (release_key given) needs its name in release and its virtualenv in venv"),
-    ({"state": "switched", "root": "/nonexistent", "release": "../../etc", "release_key": "k", "venv": "v1"},
+    (wsgi_release, {"state": "current", "root": "/nonexistent", "release": "r1", "release_key": "k"},
+     "a release to complete (release_key given) needs its name in release and its virtualenv in venv_key"),
+    (wsgi_release, {"state": "present", "root": "/nonexistent", "release": "../../etc", "release_key": "k", "venv_key": "v1"},
      "release must be the name of a directory in releases/"),
-    ({"state": "switched", "root": "/nonexistent", "venv": ".."},
-     "venv must be the name of a directory in venvs/"),
-    ({"state": "switched", "root": "/nonexistent", "release": "r1", "release_key": "k", "venv": "v1",
-      "shared": ["../outside"]},
-     "each of shared must be a path inside the release"),
-    ({"state": "pruned", "root": "/nonexistent", "keep": 0}, "keep must be at least 1"),
-    ({"state": "locked"}, "state is locked but all of the following are missing: lock"),
-    ({"state": "live", "reload": True}, "reload is True but all of the following are missing: server"),
-    ({"state": "live", "reload": True, "server": "uwsgi", "pidfile": "/nonexistent/server.pid", "method": "chain"},
+    (wsgi_release, {"state": "current", "root": "/nonexistent", "venv_key": ".."},
+     "venv_key must be the name of a directory in venvs/"),
+    (wsgi_release, {"state": "current", "root": "/nonexistent", "release": "r1", "release_key": "k", "venv_key": "v1",
+                    "shared_paths": ["../outside"]},
+     "each of shared_paths must be a path inside the release"),
+    (wsgi_release, {"state": "live", "root": "/nonexistent", "keep_releases": 0}, "keep_releases must be at least 1"),
+    (wsgi_release, {"state": "present"}, "state is present but all of the following are missing: root"),
+    (wsgi_release, {"state": "live", "reload": True}, "reload is True but all of the following are missing: server"),
+    (wsgi_release, {"state": "live", "reload": True, "server": "uwsgi", "pidfile": "/nonexistent/server.pid",
+                    "method": "chain"},
      "method is chain but all of the following are missing: reload_file"),
+    (wsgi_lock, {}, "missing required arguments: path"),
+    (wsgi_lock, {"path": "/nonexistent/lock", "unless_unchanged": True, "new_release_name": "../x"},
+     "new_release_name must be the name of a directory in releases/"),
+    (wsgi_lock, {"path": "/nonexistent/lock", "server": "gunicorn"},
+     "server is gunicorn but all of the following are missing: pidfile"),
+    (wsgi_release_info, {"server": "uwsgi"},
+     "server is uwsgi but any of the following are missing: pidfile, reload_file"),
+    (wsgi_app_command, {"root": "/nonexistent", "app_user": "nobody"}, "missing required arguments: commands"),
+    (wsgi_app_command, {"root": "/nonexistent", "app_user": "root", "commands": [["true"]]},
+     "the app's commands run as the app's user, never as root"),
 ]
 
 
-@pytest.mark.parametrize("args,says", RELEASE_CASES,
-                         ids=[json.dumps(case[0], sort_keys=True) for case in RELEASE_CASES])
-def test_the_release_module_refuses_arguments_that_cannot_work(args, says, capsys):
-    assert says in run_module(wsgi_release, args, capsys)
+@pytest.mark.parametrize("module,args,says", RELEASE_CASES,
+                         ids=[module.__name__.rsplit(".", 1)[-1] + json.dumps(args, sort_keys=True)
+                              for module, args, _ in RELEASE_CASES])
+def test_the_release_modules_refuse_arguments_that_cannot_work(module, args, says, capsys):
+    assert says in run_module(module, args, capsys)
     assert not os.path.exists("/nonexistent"), "refused before anything was made"
