@@ -41,12 +41,6 @@ options:
         O(graceful.wsgi_deploy.wsgi_reload#module:state=status) does.
     type: str
     choices: [gunicorn, uwsgi]
-  pidfile:
-    description: The server's pidfile, for O(server).
-    type: path
-  reload_file:
-    description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
-    type: path
   method:
     description:
       - With O(dest), the reload method whose preconditions the server set up by hand must meet

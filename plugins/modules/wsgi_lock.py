@@ -22,7 +22,7 @@ description:
     for a deploy with something to do (the live deploy is not the deploy of O(inputs_digest)) on a
     host whose lock directory's parent exists. If, under the lock, the deploy that held it turns out
     to have made these inputs live, it releases the lock again. In check mode it looks and refuses,
-    and takes no lock. Looking and locking are one call: a module call costs about 0.25 s on the
+    and takes no lock. Looking and locking are one call, since a module call costs about 0.25 s on the
     bench's machine, 0.07 of the one-line change's ratio to Ansistrano (0.67 against a goal of 0.7).
   - O(state=absent) releases the lock.
   - Neither is reported as a change. A deploy holds the lock only while it runs, and a lock left
@@ -66,6 +66,7 @@ options:
 extends_documentation_fragment:
   - graceful.wsgi_deploy.host_view
   - graceful.wsgi_deploy.master
+  - graceful.wsgi_deploy.server_files
 notes:
   - The logic lives in the collection's module_utils, C(host_view.py) and C(releases.py).
   - The lock's holder is read only as a regular file of the deploying user, never through a symlink.

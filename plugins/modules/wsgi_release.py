@@ -116,12 +116,6 @@ options:
     description: The reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
     type: str
     choices: [hup, usr2, chain, full, fifo, workers]
-  pidfile:
-    description: The server's pidfile, for O(server).
-    type: path
-  reload_file:
-    description: The uWSGI C(touch-chain-reload) path, which finds its master without a pidfile.
-    type: path
   fifo_file:
     description: The C(master-fifo) of uWSGI, for O(method=fifo) and O(method=workers).
     type: path
@@ -167,6 +161,7 @@ options:
 extends_documentation_fragment:
   - graceful.wsgi_deploy.health
   - graceful.wsgi_deploy.master
+  - graceful.wsgi_deploy.server_files
 notes:
   - The logic lives in the collection's module_utils, C(release_steps.py) and C(releases.py); the
     server's reload in C(reload.py), the health check in C(health.py).

@@ -25,6 +25,7 @@ author: wsgi-deploy developers (@wsgi-deploy)
 extends_documentation_fragment:
   - graceful.wsgi_deploy.host_view
   - graceful.wsgi_deploy.master
+  - graceful.wsgi_deploy.server_files
 notes:
   - The logic lives in the collection's module_utils, C(host_view.py) and C(releases.py).
   - The record is read only as a regular file of the deploying user, never through a symlink.
