@@ -17,10 +17,8 @@ import os
 import re
 import shutil
 
-from ansible.module_utils.parsing.convert_bool import boolean
-
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, server_settings
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.plan import DEFAULT_EXCLUDES, METHODS, ROLE_FILES
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.plan import DEFAULT_EXCLUDES, METHODS, ROLE_FILES, truthy
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind import GitError, left_behind
 
 # name: (lowest, highest)
@@ -78,10 +76,6 @@ def whole(value):
             return int(float(str(value)))
         except ValueError:
             return 0
-
-
-def truthy(value):
-    return boolean(value, strict=False)
 
 
 def _is_list(value):

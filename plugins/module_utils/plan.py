@@ -15,6 +15,8 @@ import json
 import os
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, releases, source_tree
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind import left_behind
 
@@ -46,6 +48,11 @@ _KEY_JOIN = "\\n"
 _ANY_ADDRESS = ("0.0.0.0", "[::]", "")
 
 
+def truthy(value):
+    """A boolean variable as Jinja's bool filter reads it: "no" (from -e) is false."""
+    return boolean(value, strict=False)
+
+
 def _sha256(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -65,7 +72,7 @@ def requirements_text(v):
     """The requirements file as the virtualenv's key reads it (trailing whitespace left out). A server
     set up by hand has its own virtualenv: its app may have no such file."""
     path = os.path.join(v["wsgi_deploy_src"], v["wsgi_deploy_requirements"] or "")
-    if not v["wsgi_deploy_requirements"] or not (v["wsgi_deploy_manage_server"] or os.path.isfile(path)):
+    if not v["wsgi_deploy_requirements"] or not (truthy(v["wsgi_deploy_manage_server"]) or os.path.isfile(path)):
         return ""
     with open(path) as handle:
         return handle.read().rstrip()
@@ -73,7 +80,7 @@ def requirements_text(v):
 
 def layout(v):
     """Where everything is, on a managed server (under wsgi_deploy_root) or one set up by hand."""
-    managed = bool(v["wsgi_deploy_manage_server"])
+    managed = truthy(v["wsgi_deploy_manage_server"])
     root = v["wsgi_deploy_root"]
     server = v["wsgi_deploy_server"]
     dest = (v["wsgi_deploy_dest"] or "").rstrip("/")
@@ -219,7 +226,7 @@ def _from_source(v, layout_found, hostname, play_hosts):
     shared = found["shared_paths"]
     src = v["wsgi_deploy_src"]
     chosen = chosen_excludes(v, found)
-    found["left_behind"] = left_behind(src, chosen, bool(v["wsgi_deploy_leave_gitignored"]),
+    found["left_behind"] = left_behind(src, chosen, truthy(v["wsgi_deploy_leave_gitignored"]),
                                        v["wsgi_deploy_ship_env_files"])
     found["sync_excludes"] = chosen + found["left_behind"]
     found["rsync_opts"] = [RSYNC_CHMOD] + ["--exclude=" + pattern for pattern in found["sync_excludes"]]
@@ -295,7 +302,7 @@ _UWSGI_IMPORT = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); "
 def prepared_digest(v, deployer):
     """What the record keeps of how the host was prepared: a host prepared the same way is not again."""
     return _sha256(_json([PREPARE_FORMAT, v["wsgi_deploy_user"], v["wsgi_deploy_root"], v["wsgi_deploy_python"],
-                          bool(v["wsgi_deploy_install_packages"]), deployer, list(v["wsgi_deploy_shared_dirs"]),
+                          truthy(v["wsgi_deploy_install_packages"]), deployer, list(v["wsgi_deploy_shared_dirs"]),
                           list(v["wsgi_deploy_shared_files"])]))
 
 

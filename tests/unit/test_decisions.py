@@ -120,3 +120,12 @@ def test_the_prepared_digest_is_the_one_the_roles_jinja_recorded(src):
     found, got = decided(src, host=lambda f: seen(f, f["release_key"], f["venv_key"],
                                                   prepared=plan.prepared_digest(defaults({"wsgi_deploy_src": str(src)}), "root")))
     assert not got["prepare"]
+
+
+def test_booleans_given_as_words_are_read_as_jinjas_bool_reads_them(src):
+    # -e wsgi_deploy_install_packages=no arrives as a string; the argument spec does not convert it.
+    as_word = defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_install_packages": "no"})
+    as_bool = defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_install_packages": False})
+    assert plan.prepared_digest(as_word, "root") == plan.prepared_digest(as_bool, "root")
+    assert plan.layout(defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_manage_server": "false",
+                                 "wsgi_deploy_dest": "/opt/site"}))["managed"] is False
