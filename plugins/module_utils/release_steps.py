@@ -67,6 +67,12 @@ def _masked(lines, params):
     return lines
 
 
+def _masked_log(lines, params):
+    """The server's log lines as a failure quotes them: a managed release's environment values masked,
+    as a command's output is (a traceback may print a setting)."""
+    return _masked(lines, params) if params.get("root") and lines else lines
+
+
 def run_as_app(params, argv, cwd, seconds, what, **failed):
     """Run argv as the app's user with the release's environment; fail quoting the end of its
     output, whose last line (an exception's, a command's error) says why."""
@@ -157,14 +163,20 @@ def go_live(params, check_mode, switched, warn):
         try:
             facts = dict(switched, **reload_server(dict(params, timeout=params["reload_timeout"]), check_mode=check_mode))
         except ReloadError as exc:
-            raise StepFailed(exc.msg, reloaded=False, failed_step="reload", **dict(switched, **exc.facts))
+            facts = dict(switched, **exc.facts)
+            if facts.get("log_lines"):
+                facts["log_lines"] = _masked_log(facts["log_lines"], params)
+            raise StepFailed(_masked_log([exc.msg], params)[0], reloaded=False, failed_step="reload", **facts)
     if params["health_url"] and not check_mode:
         answer = facts["health"] = health.ask(params)
         if answer["problem"]:
             msg, failed = health.failure(facts, answer)
             if params["log_file"]:
                 # The log's end, past the reload's lines: what the app logged as it answered (a traceback).
-                failed["log_lines"] = server_log.tail(params["log_file"], 10)
+                failed["log_lines"] = _masked_log(server_log.tail(params["log_file"], 10), params)
+            if failed.get("content"):
+                # A debug page may print a setting.
+                failed["content"] = failed["health"]["content"] = _masked_log([failed["content"]], params)[0]
             raise StepFailed(msg, failed_step="health", **failed)
     if not check_mode:
         _record(params, facts, warn)

@@ -72,11 +72,13 @@ def test_a_failed_go_live_says_its_cause_once_with_what_the_app_logged(deploy, m
     with open(path) as handle:
         code = handle.read()
     with open(path, "w") as handle:
-        handle.write(code.replace('return "ok\\n"', 'raise RuntimeError("the database is unreachable")'))
+        handle.write(code.replace('return "ok\\n"', 'raise RuntimeError("the database is unreachable at " + os.environ["DB_URL"])'))
 
-    run = app.run(wsgi_deploy_healthcheck_path="/healthz")
+    run = app.run(wsgi_deploy_healthcheck_path="/healthz", wsgi_deploy_env={"DB_URL": "postgres://app:s3cr3t-pw@db/app"})
 
     assert run.returncode != 0
     assert run.stdout.count("status 500 where 200 was expected") == 1, run.stdout
-    assert "RuntimeError: the database is unreachable" in run.stdout, run.stdout
+    # The traceback the app logged, its setting's value masked as every env value is in what is printed.
+    assert "RuntimeError: the database is unreachable at ********" in run.stdout, run.stdout
+    assert "s3cr3t-pw" not in run.stdout + run.stderr
     assert "Rolled back to release" in run.stdout
