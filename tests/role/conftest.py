@@ -25,39 +25,56 @@ class BuiltVirtualenvs(object):
     """The virtualenvs that the role built for one test, kept for the next tests' first deploys.
 
     Building one from PyPI costs most of a first deploy. A test that is not about building it
-    starts on a host where a complete virtualenv for its key is already there, as after a lost
-    record: the role reuses it, as it does any complete one. Tests of the build itself (the
-    dependencies, the first deploy, the Molecule scenarios) always build their own."""
+    starts on a host where a complete virtualenv for its inputs (the server, the requirements and
+    every variable the role builds it from) is already there, as after a lost record: the role
+    reuses it, as it does any complete one. Tests of the build itself (the dependencies, the first
+    deploy, the Molecule scenarios) always build their own."""
 
     def __init__(self, base):
         self.base = str(base)
         self.made = {}
 
     @staticmethod
-    def _inputs(app):
+    def _inputs(app, extra_vars):
         with open(os.path.join(app.src, "requirements.txt"), "rb") as handle:
-            return app.server, hashlib.sha256(handle.read()).hexdigest()
+            requirements = hashlib.sha256(handle.read()).hexdigest()
+        return app.server, requirements, tuple(str(extra_vars.get(name)) for name in VENV_INPUTS)
 
     def seed(self, app, extra_vars):
         # Only the first run of each app: what it builds or finds there is what it was made from.
-        app.first_run = not os.path.exists(app.root) and not set(VENV_INPUTS) & set(extra_vars)
-        if not app.first_run or self._inputs(app) not in self.made:
+        app.first_run = not os.path.exists(app.root)
+        app.venv_inputs = self._inputs(app, extra_vars)
+        if not app.first_run or app.venv_inputs not in self.made:
             return
-        name = self.made[self._inputs(app)]
+        name, built_at = self.made[app.venv_inputs]
         os.makedirs(os.path.join(app.root, "venvs"))
+        copy = os.path.join(app.root, "venvs", name)
         # symlinks=True: the virtualenv's python stays the link to the interpreter it was made with.
-        shutil.copytree(os.path.join(self.base, name), os.path.join(app.root, "venvs", name), symlinks=True)
+        shutil.copytree(os.path.join(self.base, name), copy, symlinks=True)
+        # Its scripts (uWSGI's, which the role runs) name their interpreter by the path the
+        # virtualenv was built at, which the test that built it may have removed since.
+        bin_dir = os.path.join(copy, "bin")
+        for entry in os.listdir(bin_dir):
+            path = os.path.join(bin_dir, entry)
+            if os.path.islink(path) or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as handle:
+                content = handle.read()
+            if content.startswith(b"#!" + built_at.encode() + b"/"):
+                with open(path, "wb") as handle:
+                    handle.write(b"#!" + copy.encode() + content[2 + len(built_at):])
 
     def keep(self, app, extra_vars, result):
         venv = os.path.join(app.root, "venv")
         first, app.first_run = app.first_run, False
-        if not first or result.returncode != 0 or self._inputs(app) in self.made or not os.path.islink(venv):
+        if not first or result.returncode != 0 or app.venv_inputs in self.made or not os.path.islink(venv):
             return
         name = os.path.basename(os.readlink(venv))
         if not os.path.isfile(os.path.join(app.root, "venvs", name, ".wsgi-deploy-complete")):
             return
-        shutil.copytree(os.path.join(app.root, "venvs", name), os.path.join(self.base, name), symlinks=True)
-        self.made[self._inputs(app)] = name
+        if not os.path.exists(os.path.join(self.base, name)):
+            shutil.copytree(os.path.join(app.root, "venvs", name), os.path.join(self.base, name), symlinks=True)
+        self.made[app.venv_inputs] = (name, os.path.join(app.root, "venvs", name))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -99,10 +116,11 @@ def make_fleet(tmp_path, deploy, built_venvs):
     def make():
         fleet = Fleet(tmp_path / "fleet")
         single = deploy("gunicorn")
-        key = built_venvs._inputs(single)
+        key = built_venvs._inputs(single, {})
         if key not in built_venvs.made:
             single.run(check=True)
-        fleet.seed_virtualenv(built_venvs.made[key], os.path.join(built_venvs.base, built_venvs.made[key]))
+        name = built_venvs.made[key][0]
+        fleet.seed_virtualenv(name, os.path.join(built_venvs.base, name))
         made.append(fleet)
         return fleet
 

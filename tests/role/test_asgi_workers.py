@@ -39,7 +39,10 @@ def fastapi_app(app, version):
 UVICORN = "uvicorn_worker.UvicornWorker"
 
 
-@pytest.mark.parametrize("worker_class, method", [("asgi", "hup"), ("asgi", "usr2"), (UVICORN, "hup"), (UVICORN, "usr2")])
+# Each worker class and each method once: what a method does to the master and its workers is
+# the same for any worker class (tests/integration/test_reload_methods.py); what differs is how
+# each class's worker stops and starts, which either method exercises.
+@pytest.mark.parametrize("worker_class, method", [("asgi", "hup"), (UVICORN, "usr2")])
 def test_an_asgi_app_is_reloaded_under_load_without_a_failed_request(deploy, worker_class, method):
     app = deploy("gunicorn")
     fastapi_app(app, "1")
