@@ -17,7 +17,7 @@ from testservers import Server, set_version
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, read_pidfile, reload_server
 
 OBSERVER_POLL = 0.002
-METHODS = [("gunicorn", "hup"), ("gunicorn", "usr2"), ("uwsgi", "chain"), ("uwsgi", "fifo"),
+METHODS = [("gunicorn", "hup"), ("gunicorn", "usr2"), ("gunicorn", "ttin"), ("uwsgi", "chain"), ("uwsgi", "fifo"),
            ("uwsgi", "full"), ("uwsgi", "workers")]
 
 
@@ -35,8 +35,8 @@ class EndObserver(threading.Thread):
     """Notes when the server itself finished the reload, independently of the module.
 
     chain and fifo: uWSGI logs `chain reloading complete`. full and workers: every worker is
-    new and has logged its app ready (full: after the master's re-exec). hup: no old worker is
-    left and every new one reached its serving loop. usr2: the pidfile names a new master,
+    new and has logged its app ready (full: after the master's re-exec). hup and ttin: no old
+    worker is left and every new one reached its serving loop. usr2: the pidfile names a new master,
     the old one has exited, and the new one's workers all serve.
     """
 

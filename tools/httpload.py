@@ -7,6 +7,7 @@ tests, the Molecule scenarios and the benchmark to count failed requests during 
 from __future__ import annotations
 
 import argparse
+import array
 import collections
 import json
 import os
@@ -47,6 +48,10 @@ class Load(object):
         self.started = None
         self.elapsed = 0.0
         self.last_failed_at = None
+        # Each request's start (time.monotonic()) and seconds, ok or not, for latency during a
+        # window such as a reload (latencies()). Two doubles a request: bounded by max_requests.
+        self._starts = array.array("d")
+        self._seconds = array.array("d")
 
     def __enter__(self):
         self.start()
@@ -74,6 +79,7 @@ class Load(object):
 
     def _client(self):
         while not self._done():
+            began = time.monotonic()
             try:
                 request = urllib.request.Request(self.url, headers=self.headers)
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -83,7 +89,10 @@ class Load(object):
                 status, body = exc.code, ""
             except Exception as exc:  # noqa: BLE001 (any failure is a failed request, and the client goes on)
                 status, body = None, type(exc).__name__ + ": " + str(exc)[:80]
+            took = time.monotonic() - began
             with self._lock:
+                self._starts.append(began)
+                self._seconds.append(took)
                 if status == 200:
                     self.ok += 1
                     self.bodies[body] += 1
@@ -93,6 +102,13 @@ class Load(object):
                     self.last_failed_at = time.time()
             if status != 200 and self.fail_pause:
                 time.sleep(self.fail_pause)
+
+    def latencies(self, since, until):
+        """The seconds of every request in flight at some moment between since and until
+        (time.monotonic() values), failed ones included: what a reload made clients wait."""
+        with self._lock:
+            return sorted(took for began, took in zip(self._starts, self._seconds)
+                          if began <= until and began + took >= since)
 
     def report(self):
         return {

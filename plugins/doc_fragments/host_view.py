@@ -46,7 +46,7 @@ options:
       - With O(dest), the reload method whose preconditions the server set up by hand must meet
         before its code is synced in place, checked as M(graceful.wsgi_deploy.wsgi_reload) checks them.
     type: str
-    choices: [hup, usr2, chain, full, fifo, workers]
+    choices: [hup, usr2, ttin, chain, full, fifo, workers]
   reload_timeout:
     description: With O(method), the seconds the reload would get, for its preconditions.
     type: float

@@ -33,7 +33,7 @@ ARGUMENT_SPEC = {
     "pidfile": {"type": "path"},
     "reload_file": {"type": "path"},
     **MASTER_ARGUMENT_SPEC,
-    "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
+    "method": {"type": "str", "choices": ["hup", "usr2", "ttin", "chain", "full", "fifo", "workers"]},
     "reload_timeout": {"type": "float", "default": 120},
     "fifo_file": {"type": "path"},
     "log_file": {"type": "path"},

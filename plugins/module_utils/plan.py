@@ -23,7 +23,7 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind i
 # Each server's reload methods. The default keeps the master; new_master replaces its interpreter,
 # which a new virtualenv (and uWSGI's changed ini) needs.
 METHODS = {
-    "gunicorn": {"default": "hup", "new_master": "usr2", "all": ["hup", "usr2"]},
+    "gunicorn": {"default": "hup", "new_master": "usr2", "all": ["hup", "usr2", "ttin"]},
     "uwsgi": {"default": "chain", "new_master": "full", "all": ["chain", "fifo", "full", "workers"]},
 }
 
@@ -370,10 +370,12 @@ def after_preflight(v, found, host, now, check_mode=False):
     decided.update(runs_commands=runs_commands, switch_at_golive=at_golive, switch_in_release=bool(switches and not at_golive))
     # Whether the running server must load new code (what the sync or pip changed is added where
     # they ran), and whether that needs a new master: a new virtualenv is seen only by a new
-    # interpreter, and uWSGI reads its ini only when its master starts.
+    # interpreter, uWSGI reads its ini only when its master starts, and gunicorn's ttin adds
+    # workers to a master that does not read its config again.
     decided["code_changes"] = bool(new_release or unvouched or decided["venv_changed"] or config_changed)
+    rereads_config = v["wsgi_deploy_server"] == "gunicorn" and found["reloads"]["chosen"]["method"] != "ttin"
     decided["new_master"] = bool(decided["venv_changed"] or (managed and unvouched)
-                                 or (v["wsgi_deploy_server"] == "uwsgi" and config_changed))
+                                 or (config_changed and not rereads_config))
     # Hooks read these (README "Hooks"), with the phase they run in.
     decided["hook"] = {"app_dir": found["code_dir"], "release": release_dir if new_release else "",
                        "previous_release": decided["previous_release"] if new_release else "",

@@ -36,16 +36,19 @@ SERVER_REQUIRED_IF = [
     ("method", "fifo", ["fifo_file"]),
     ("method", "workers", ["fifo_file"]),
 ]
-# The first method of each server is its default. hup and chain keep the master and its
+# The first method of each server is its default. hup, ttin and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
 # fifo (chain) and workers reload through uWSGI's master FIFO.
-METHODS = {"gunicorn": ("hup", "usr2"), "uwsgi": ("chain", "full", "fifo", "workers")}
+METHODS = {"gunicorn": ("hup", "usr2", "ttin"), "uwsgi": ("chain", "full", "fifo", "workers")}
 FIFO_COMMANDS = {"fifo": b"c", "workers": b"w"}
 POLL_SECONDS = 0.05
 # uWSGI looks at its touch files once per master cycle, about every second; a new gunicorn
 # master writes its pidfile before it imports anything.
 UWSGI_ACK_SECONDS = 10.0
 USR2_ACK_SECONDS = 10.0
+# A gunicorn master forks a worker, or tells its oldest to stop, within milliseconds of a TTIN or
+# a TTOU; the next signal waits for that, as two signals pending at once would count as one.
+TTIN_ACK_SECONDS = 10.0
 FIFO_REOPEN_SECONDS = 3.0
 TAIL_LINES = 40
 PIDFILE_MAX_BYTES = 32
@@ -270,12 +273,12 @@ def _check_server_config(plan):
         return
     words, cwd = launch
     env = procs.environ(pid)
-    if plan["method"] == "hup":
+    if plan["method"] in ("hup", "ttin"):
         if config.gunicorn_preload(words, cwd, env, _master_read(pid)):
             raise ReloadError(
-                "gunicorn (master PID %d) runs with preload_app on: a HUP forks the new workers "
+                "gunicorn (master PID %d) runs with preload_app on: a %s forks the new workers "
                 "from the master's copy of the app, so they would keep serving the old code. "
-                "Turn preload_app off, or reload by usr2" % pid, master_pid=pid)
+                "Turn preload_app off, or reload by usr2" % (pid, plan["method"]), master_pid=pid)
         return
     if plan["server"] != "uwsgi":
         return
@@ -374,7 +377,11 @@ def _signal(plan, ident, signum):
 
 
 def trigger(plan):
-    """The one step that starts the reload: a signal, or a touch for a uWSGI chain."""
+    """The one step that starts the reload: a signal, or a touch for a uWSGI chain. (ttin: the
+    first of its TTINs; wait_gunicorn_ttin sends the others.)"""
+    if plan["method"] == "ttin":
+        sent = _signal(plan, plan["master"], signal.SIGTTIN)
+        return "%s, the first of %d; then a TTOU per old worker" % (sent, _ttin_count(plan))
     if plan["method"] in SIGNALS:
         return _signal(plan, plan["master"], SIGNALS[plan["method"]])
     if plan["method"] in FIFO_COMMANDS:
@@ -541,6 +548,78 @@ def wait_gunicorn_usr2(plan, watcher, started, clock, sleep):
         sleep(POLL_SECONDS)
 
 
+def _ttin_count(plan):
+    return plan["expected_workers"] or len(plan["old_children"])
+
+
+def wait_gunicorn_ttin(plan, watcher, started, clock, sleep):
+    """New workers beside the old ones, same master: one TTIN per worker, each new worker serving,
+    then one TTOU per old worker, which gunicorn takes from its oldest. Every old worker serves
+    until all the new ones do: no request waits for the new code's import.
+
+    A worker forked from the master imports the app through `current` (pythonpath), so it loads
+    the release live now; the master's config is not read again (a changed config needs hup or
+    usr2). Each signal waits for the one before to be seen, by its effect or its log line."""
+    master = plan["master"]
+    old = set(plan["old_children"])
+    count = _ttin_count(plan)
+    retire = len(old)
+    deadline = started + plan["timeout"]
+    serving = set()
+    grown, shrunk = 1, 0
+    sent_at = clock()
+    # The signals the master logged handling (at loglevel info), counted as the lines come.
+    handled = {"ttin": 0, "ttou": 0}
+
+    def check_master():
+        if not procs.is_alive(master):
+            _fail("the gunicorn master (PID %d) died during the reload: a new worker most likely "
+                  "failed to load the new code, which stops gunicorn; the site is down. Log:\n%s"
+                  % (master[0], "\n".join(_failure_lines(watcher))), plan, watcher, started,
+                  clock, running=False)
+
+    while True:
+        for line in watcher.poll() if watcher else ():
+            for name in handled:
+                handled[name] += line.endswith("Handling signal: " + name)
+        check_master()
+        try:
+            current = set(procs.children(master[0]))
+        except procs.ProcessGone:
+            continue
+        new = current - old
+        _note_serving(new, serving)
+        now = clock()
+        if grown < count:
+            # The TTIN before this one was seen once the master forked for it.
+            if len(new) >= grown or handled["ttin"] >= grown:
+                _signal(plan, master, signal.SIGTTIN)
+                grown, sent_at = grown + 1, now
+            elif now - sent_at > TTIN_ACK_SECONDS:
+                _fail("the gunicorn master (PID %d) did not fork a worker within %.0fs of TTIN %d of %d; "
+                      "%d new workers so far. The old workers still serve"
+                      % (master[0], TTIN_ACK_SECONDS, grown, count, len(new)), plan, watcher, started, clock)
+        elif shrunk < retire and len(new & serving) >= count and not new - serving:
+            # Every new worker serves: retire the old ones, oldest first, one TTOU at a time.
+            if (shrunk == 0 or handled["ttou"] >= shrunk or len(current & old) <= retire - shrunk
+                    or now - sent_at > TTIN_ACK_SECONDS):
+                _signal(plan, master, signal.SIGTTOU)
+                shrunk, sent_at = shrunk + 1, now
+        elif shrunk == retire and not current & old and len(current) == count and not new - serving:
+            facts = _facts(plan, watcher, started, clock)
+            facts.update(old_pids=sorted(old), new_pids=sorted(current),
+                         ended_by="%d new workers served beside the old ones, then the %d old "
+                                  "workers were retired" % (len(current), len(old)))
+            return facts
+        if now >= deadline:
+            _fail("gunicorn did not finish a ttin reload within %ss: %d of %d TTINs and %d of %d "
+                  "TTOUs sent; new workers %s, serving %s, old workers still alive %s. The master "
+                  "now keeps %d workers until its next reload (a HUP or USR2 sets its count back)"
+                  % (plan["timeout"], grown, count, shrunk, retire, sorted(new), sorted(serving & new),
+                     sorted(current & old), retire + grown - shrunk), plan, watcher, started, clock)
+        sleep(POLL_SECONDS)
+
+
 def _failure_lines(watcher):
     lines = _tail(watcher)
     bad = gunicorn_failures(lines)
@@ -632,7 +711,7 @@ def wait_uwsgi_full(plan, watcher, started, clock, sleep):
         sleep(POLL_SECONDS)
 
 
-WAITERS = {"hup": wait_gunicorn, "usr2": wait_gunicorn_usr2, "chain": wait_uwsgi,
+WAITERS = {"hup": wait_gunicorn, "usr2": wait_gunicorn_usr2, "ttin": wait_gunicorn_ttin, "chain": wait_uwsgi,
            "fifo": wait_uwsgi, "full": wait_uwsgi_full, "workers": wait_uwsgi_full}
 
 

@@ -115,7 +115,7 @@ options:
   method:
     description: The reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
     type: str
-    choices: [hup, usr2, chain, full, fifo, workers]
+    choices: [hup, usr2, ttin, chain, full, fifo, workers]
   fifo_file:
     description: The C(master-fifo) of uWSGI, for O(method=fifo) and O(method=workers).
     type: path
@@ -283,7 +283,7 @@ def main():
             "switch": {"type": "bool", "default": False},
             "reload": {"type": "bool", "default": False},
             "server": {"type": "str", "choices": ["gunicorn", "uwsgi"]},
-            "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
+            "method": {"type": "str", "choices": ["hup", "usr2", "ttin", "chain", "full", "fifo", "workers"]},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             "fifo_file": {"type": "path"},

@@ -67,6 +67,12 @@ options:
       - V(usr2) (gunicorn) starts a new master beside the old one, by re-executing the old one's
         command line, and stops the old one only once the new one's workers serve. Code that
         fails leaves the old master serving.
+      - V(ttin) (gunicorn) keeps the master and starts the new workers beside the old ones, one
+        C(SIGTTIN) per worker; once every new worker serves, one C(SIGTTOU) per old worker retires
+        them, oldest first. No request waits for the new code's import, as under V(hup), where the
+        old workers stop at once. The master's config is not read again, so a changed config needs
+        V(hup) or V(usr2). Each signal waits for the master to act on the one before; its log at
+        C(loglevel) C(info) shows that sooner.
       - V(chain) (uWSGI) touches O(reload_file), which must be its C(touch-chain-reload), and needs
         C(lazy-apps).
       - V(fifo) (uWSGI) is the same chain reload, asked for by writing C(c) to O(fifo_file), and
@@ -78,7 +84,7 @@ options:
         finish, re-executes itself and forks new workers. With C(http-socket) in flight requests
         complete and new connections wait; a pyuwsgi in a virtualenv needs C(binary-path).
     type: str
-    choices: [hup, usr2, chain, full, fifo, workers]
+    choices: [hup, usr2, ttin, chain, full, fifo, workers]
   fifo_file:
     description:
       - The C(master-fifo) path of uWSGI. Required for O(method=fifo) and O(method=workers).
@@ -307,7 +313,7 @@ def main():
             "reload_file": {"type": "path"},
             **MASTER_ARGUMENT_SPEC,
             "log_file": {"type": "path"},
-            "method": {"type": "str", "choices": ["hup", "usr2", "chain", "full", "fifo", "workers"]},
+            "method": {"type": "str", "choices": ["hup", "usr2", "ttin", "chain", "full", "fifo", "workers"]},
             "fifo_file": {"type": "path"},
             "expected_workers": {"type": "int"},
             "timeout": {"type": "float", "default": 120},

@@ -11,6 +11,7 @@ REFUSALS = [
     ("uwsgi", {"lazy-apps": None}, "chain", "runs without lazy-apps"),
     ("uwsgi", {"binary-path": None}, "full", "without binary-path"),
     ("gunicorn", {"preload_app": True}, "hup", "runs with preload_app on"),
+    ("gunicorn", {"preload_app": True}, "ttin", "runs with preload_app on: a ttin forks"),
     ("uwsgi", {"http-socket": None, "http": "PORT"}, "full", "through its http= router"),
 ]
 

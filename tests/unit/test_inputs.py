@@ -77,7 +77,7 @@ CASES = [
     ({"wsgi_deploy_exclude": "*.log"}, "wsgi_deploy_exclude must be a list of rsync patterns (strings)"),
     ({"wsgi_deploy_ship_env_files": ["../secrets.env"]}, "wsgi_deploy_ship_env_files must be a list of paths relative"),
     ({"wsgi_deploy_ship_env_files": ".env"}, "wsgi_deploy_ship_env_files must be a list of paths relative"),
-    ({"wsgi_deploy_reload_method": "chain"}, "wsgi_deploy_reload_method must be one of hup, usr2 for gunicorn"),
+    ({"wsgi_deploy_reload_method": "chain"}, "wsgi_deploy_reload_method must be one of hup, usr2, ttin for gunicorn"),
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_method": "usr2"},
      "wsgi_deploy_reload_method must be one of chain, fifo, full, workers for uwsgi (or empty for chain)"),
     ({"wsgi_deploy_shared_dirs": ["../elsewhere"]}, "must be a path inside the app"),
