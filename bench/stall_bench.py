@@ -23,7 +23,7 @@ sys.path[:0] = [os.path.join(ROOT, "collections"), os.path.join(ROOT, "tools"), 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import reload_server  # noqa: E402
 from httpload import Load  # noqa: E402
 from reload_bench import EndObserver, master_of  # noqa: E402
-from testservers import Server, set_version  # noqa: E402
+from testservers import Server, set_version, slow_import  # noqa: E402
 
 IMPORT_SECONDS = (0.1, 5.0)
 # The anchor first: SIGHUP is gunicorn's own reload and uWSGI's own graceful reload.
@@ -34,15 +34,6 @@ ANCHOR_END = {"gunicorn": "hup", "uwsgi": "full"}
 # A request is counted once the reload is over and the new workers have served for this long.
 SETTLE_SECONDS = 0.5
 OUT = os.path.join(ROOT, "bench", "results", "stall.json")
-
-
-def slow_import(app_dir, seconds):
-    """The example app, made to take `seconds` to import, as a large Django site does."""
-    path = os.path.join(app_dir, "main.py")
-    with open(path) as handle:
-        code = handle.read()
-    with open(path, "w") as handle:
-        handle.write("import time as _t\n_t.sleep(%r)\n%s" % (seconds, code))
 
 
 def _percentile(ordered, fraction):

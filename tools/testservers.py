@@ -47,6 +47,15 @@ def set_version(app_dir, version):
             handle.write('VERSION = "%s"\n' % version if line.startswith("VERSION =") else line)
 
 
+def slow_import(app_dir, seconds):
+    """The example app, made to take `seconds` to import, as a large Django site does."""
+    path = os.path.join(app_dir, "main.py")
+    with open(path) as handle:
+        code = handle.read()
+    with open(path, "w") as handle:
+        handle.write("import time as _t\n_t.sleep(%r)\n%s" % (seconds, code))
+
+
 def break_import(app_dir):
     with open(os.path.join(app_dir, "main.py"), "a") as handle:
         handle.write('\nraise RuntimeError("this release cannot be imported")\n')

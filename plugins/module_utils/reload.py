@@ -441,19 +441,10 @@ def wait_gunicorn(plan, watcher, started, clock, sleep):
     while True:
         if watcher:
             watcher.poll()
-        if not procs.is_alive(master):
-            _fail("the gunicorn master (PID %d) died during the reload: the new code or "
-                  "config most likely fails to load; the site is down. Log:\n%s"
-                  % (master[0], "\n".join(_failure_lines(watcher))), plan, watcher, started,
-                  clock, running=False)
-        try:
-            current = set(procs.children(master[0]))
-        except procs.ProcessGone:
+        _fail_if_master_died(plan, watcher, started, clock, "the new code or config most likely fails to load")
+        current, new = _workers_now(master, old, serving)
+        if current is None:
             continue
-        # "Booting worker" is logged before the app is imported: only a worker that
-        # reached its serving loop counts as new.
-        new = current - old
-        _note_serving(new, serving)
         unready = sorted(new - serving)
         if not current & old and len(current) >= expected and not unready:
             facts = _facts(plan, watcher, started, clock)
@@ -467,6 +458,27 @@ def wait_gunicorn(plan, watcher, started, clock, sleep):
                   % (plan["timeout"], sorted(current & old), sorted(current - old), expected,
                      unready), plan, watcher, started, clock)
         sleep(POLL_SECONDS)
+
+
+def _fail_if_master_died(plan, watcher, started, clock, cause):
+    master = plan["master"]
+    if not procs.is_alive(master):
+        _fail("the gunicorn master (PID %d) died during the reload: %s; the site is down. Log:\n%s"
+              % (master[0], cause, "\n".join(_failure_lines(watcher))), plan, watcher, started,
+              clock, running=False)
+
+
+def _workers_now(master, old, serving):
+    """The master's workers now and the new ones among them, noting which serve ("Booting
+    worker" is logged before the app is imported: only one in its serving loop counts).
+    (None, None) when the master's children cannot be read this time."""
+    try:
+        current = set(procs.children(master[0]))
+    except procs.ProcessGone:
+        return None, None
+    new = current - old
+    _note_serving(new, serving)
+    return current, new
 
 
 def _new_gunicorn_master(plan):
@@ -571,24 +583,15 @@ def wait_gunicorn_ttin(plan, watcher, started, clock, sleep):
     # The signals the master logged handling (at loglevel info), counted as the lines come.
     handled = {"ttin": 0, "ttou": 0}
 
-    def check_master():
-        if not procs.is_alive(master):
-            _fail("the gunicorn master (PID %d) died during the reload: a new worker most likely "
-                  "failed to load the new code, which stops gunicorn; the site is down. Log:\n%s"
-                  % (master[0], "\n".join(_failure_lines(watcher))), plan, watcher, started,
-                  clock, running=False)
-
     while True:
         for line in watcher.poll() if watcher else ():
             for name in handled:
                 handled[name] += line.endswith("Handling signal: " + name)
-        check_master()
-        try:
-            current = set(procs.children(master[0]))
-        except procs.ProcessGone:
+        _fail_if_master_died(plan, watcher, started, clock,
+                             "a new worker most likely failed to load the new code, which stops gunicorn")
+        current, new = _workers_now(master, old, serving)
+        if current is None:
             continue
-        new = current - old
-        _note_serving(new, serving)
         now = clock()
         if grown < count:
             # The TTIN before this one was seen once the master forked for it.

@@ -8,18 +8,9 @@ import pytest
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server
 from httpload import Load
-from testservers import Server, break_import, set_version
+from testservers import Server, break_import, set_version, slow_import
 
 IMPORT_SECONDS = 5
-
-
-def slow_import(app_dir, seconds):
-    """The example app, made to take `seconds` to import, as a large Django site does."""
-    path = app_dir + "/main.py"
-    with open(path) as handle:
-        code = handle.read()
-    with open(path, "w") as handle:
-        handle.write("import time as _t\n_t.sleep(%d)\n%s" % (seconds, code))
 
 
 class WorkerTimeline(threading.Thread):

@@ -81,8 +81,8 @@ class BuiltVirtualenvs(object):
 def no_app_user_left_from_a_cut_off_run():
     """A run killed halfway leaves its app user's servers running, and that user then cannot be
     removed or made again: this process's test user starts with no process and no account."""
-    # Only in this PID namespace: a Molecule container running meanwhile (./dev test runs both)
-    # may have a user of the same UID.
+    # Only in this PID namespace: a Molecule container running meanwhile (a developer may run
+    # both) may have a user of the same UID.
     subprocess.run(["pkill", "--ns", str(os.getpid()), "--nslist", "pid", "-KILL", "-u", APP_USER],
                    check=False, capture_output=True)
     subprocess.run(["userdel", APP_USER], check=False, capture_output=True)
