@@ -1,5 +1,7 @@
 """gunicorn's ttin reload: new workers beside the old ones, same master, the old ones retired
 only once every new one serves. For an app whose import takes seconds, no request waits for it."""
+import os
+import signal
 import threading
 import time
 
@@ -84,4 +86,22 @@ def test_a_release_that_cannot_import_stops_gunicorn_and_says_so(tmp_path):
         assert "died during the reload" in failed.value.msg and failed.value.facts["running"] is False
         assert any("this release cannot be imported" in line for line in failed.value.facts["log_lines"])
     finally:
+        srv.stop()
+
+
+def test_a_master_that_does_not_act_on_ttin_fails_the_reload_with_the_old_workers_serving(tmp_path):
+    srv = Server("gunicorn", tmp_path).start()
+    master = srv.proc.pid
+    old = srv.worker_pids()
+    try:
+        set_version(srv.app_dir, "2")
+        # A stopped master takes the signal but forks nothing, as one stuck would.
+        os.kill(master, signal.SIGSTOP)
+        with pytest.raises(ReloadError) as failed:
+            reload_server(srv.params(method="ttin", timeout=60))
+        assert "did not fork a worker within 10s of TTIN 1 of 2" in failed.value.msg
+        assert "The old workers still serve" in failed.value.msg
+        assert srv.worker_pids() == old
+    finally:
+        os.kill(master, signal.SIGCONT)
         srv.stop()
