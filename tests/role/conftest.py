@@ -33,6 +33,8 @@ class BuiltVirtualenvs(object):
     def __init__(self, base):
         self.base = str(base)
         self.made = {}
+        # Where each kept virtualenv was built: the path its scripts name their interpreter by.
+        self.built_at = {}
 
     @staticmethod
     def _inputs(app, extra_vars):
@@ -46,7 +48,8 @@ class BuiltVirtualenvs(object):
         app.venv_inputs = self._inputs(app, extra_vars)
         if not app.first_run or app.venv_inputs not in self.made:
             return
-        name, built_at = self.made[app.venv_inputs]
+        name = self.made[app.venv_inputs]
+        built_at = self.built_at[name]
         os.makedirs(os.path.join(app.root, "venvs"))
         copy = os.path.join(app.root, "venvs", name)
         # symlinks=True: the virtualenv's python stays the link to the interpreter it was made with.
@@ -72,9 +75,11 @@ class BuiltVirtualenvs(object):
         name = os.path.basename(os.readlink(venv))
         if not os.path.isfile(os.path.join(app.root, "venvs", name, ".wsgi-deploy-complete")):
             return
-        if not os.path.exists(os.path.join(self.base, name)):
+        # Inputs that differ only where the role does not look (a default given) share a name.
+        if name not in self.built_at:
             shutil.copytree(os.path.join(app.root, "venvs", name), os.path.join(self.base, name), symlinks=True)
-        self.made[app.venv_inputs] = (name, os.path.join(app.root, "venvs", name))
+            self.built_at[name] = os.path.join(app.root, "venvs", name)
+        self.made[app.venv_inputs] = name
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -122,8 +127,7 @@ def make_fleet(tmp_path, deploy, built_venvs):
         key = built_venvs._inputs(single, {})
         if key not in built_venvs.made:
             single.run(check=True)
-        name = built_venvs.made[key][0]
-        fleet.seed_virtualenv(name, os.path.join(built_venvs.base, name))
+        fleet.seed_virtualenv(built_venvs.made[key], os.path.join(built_venvs.base, built_venvs.made[key]))
         made.append(fleet)
         return fleet
 
