@@ -97,6 +97,7 @@ class Fleet(object):
                 "wsgi_deploy_service_manager": "none", "wsgi_deploy_install_packages": False,
                 "wsgi_deploy_python": "{{ ansible_playbook_python }}",
                 "wsgi_deploy_requirements": "requirements.txt",
+                "wsgi_deploy_healthcheck_path": "/healthz",
                 "wsgi_deploy_env": {"FLEET_HOST": "{{ inventory_hostname }}"},
                 # The database the fleet shares: migrated once per run. Static files: on every host.
                 "wsgi_deploy_release_commands_once": [["sh", "-c", 'echo "$FLEET_HOST" >> ' + self.migrations]],
@@ -173,5 +174,18 @@ def host_facts(run, task_end, name):
 
 def fleet_summary(run, first="web1"):
     return host_facts(run, "Say which host runs which release", first)["msg"]
+
+
+DRAIN_TASK = "Balancer | Drain this host, waiting up to wsgi_deploy_drain_timeout for its requests in flight"
+
+
+def drained(run, name):
+    """Whether the deploy drained the host at haproxy (the drain's task ran for it). A renamed
+    task would read as no drain: a test that needs a drain would then fail."""
+    for play in json.loads(run.stdout)["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].endswith(DRAIN_TASK) and not task["hosts"].get(name, {"skipped": True}).get("skipped"):
+                return True
+    return False
 
 

@@ -23,7 +23,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 class Load(object):
     def __init__(self, url, clients=4, max_seconds=120.0, max_requests=200000, timeout=30.0,
-                 fail_pause=0.01, headers=None):
+                 fail_pause=0.01, headers=None, pace=0.0):
         if urlparse(url).hostname not in LOOPBACK:
             raise ValueError("load is only ever sent to the loopback address, not %s" % url)
         if not 1 <= clients <= MAX_CLIENTS:
@@ -38,6 +38,9 @@ class Load(object):
         # A refused connection fails in microseconds: a short pause after a failure keeps a
         # server that is down from using up the request budget before it comes back.
         self.fail_pause = fail_pause
+        # Seconds each client waits after an answer before its next request: 0 sends as fast as
+        # the server answers. A paced load leaves the CPU to the deploy it runs beside.
+        self.pace = pace
         self.ok = 0
         self.failed = 0
         self.errors = collections.Counter()
@@ -102,6 +105,8 @@ class Load(object):
                     self.last_failed_at = time.time()
             if status != 200 and self.fail_pause:
                 time.sleep(self.fail_pause)
+            elif self.pace:
+                time.sleep(self.pace)
 
     def latencies(self, since, until):
         """The seconds of every request in flight at some moment between since and until
@@ -139,6 +144,8 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--max-requests", type=int, default=500000)
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="seconds each client waits after an answer (default 0: as fast as answered)")
     parser.add_argument("--stop-file", help="stop once this file exists")
     parser.add_argument("--out", help="write the JSON report here too")
     parser.add_argument("--header", action="append", default=[], metavar="NAME: VALUE",
@@ -151,7 +158,7 @@ def main():
         return
     headers = dict(item.split(":", 1) for item in args.header)
     load = Load(args.url, args.clients, args.max_seconds, args.max_requests,
-                headers={name.strip(): value.strip() for name, value in headers.items()})
+                headers={name.strip(): value.strip() for name, value in headers.items()}, pace=args.pace)
     with load:
         while not load._done():
             if args.stop_file and os.path.exists(args.stop_file):

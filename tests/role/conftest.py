@@ -116,13 +116,15 @@ def app_user_deploy(built_venvs):
 
 @pytest.fixture
 def make_fleet(tmp_path, deploy, built_venvs):
-    """Yields make(): a fleet of three hosts (tools/fleet.py), each starting from the virtualenv
-    the example app needs, built once in this test process. Stops it at the end. The fleet behind
-    haproxy is the Molecule fleet scenario's."""
+    """Yields make(balanced): a fleet of three hosts (tools/fleet.py), each starting from the
+    virtualenv the example app needs, built once in this test process; balanced, behind a haproxy
+    of its own, started. Stops it all at the end."""
     made = []
 
-    def make():
-        fleet = Fleet(tmp_path / "fleet")
+    def make(balanced=False):
+        fleet = Fleet(tmp_path / "fleet", balanced=balanced)
+        if balanced:
+            fleet.haproxy.start()
         single = deploy("gunicorn")
         key = built_venvs._inputs(single, {})
         if key not in built_venvs.made:

@@ -52,6 +52,8 @@ def test_an_asgi_app_is_reloaded_under_load_without_a_failed_request(deploy, wor
     assert '"version":"1"' in get(app.port)
 
     fastapi_app(app, "2")
+    # At the full rate, as the reload methods are proven: how a worker class ends its requests in
+    # flight is proven here alone.
     with Load("http://127.0.0.1:%d/" % app.port, clients=4, max_seconds=120) as load:
         result = result_of(app.run(check=True, **setup))
     report = load.report()

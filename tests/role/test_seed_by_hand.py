@@ -13,8 +13,7 @@ import urllib.request
 
 import pytest
 
-from helpers import failure_of, result_of
-from httpload import Load
+from helpers import failure_of, result_of, under_load
 from testservers import BIN, free_port, set_version
 
 SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed")
@@ -106,7 +105,7 @@ def test_a_server_the_seed_started_by_hand_is_reloaded_under_load_and_keeps_its_
             given.update(wsgi_deploy_pidfile=str(dest / "log" / "gunicorn.pid"),
                          wsgi_deploy_log_file=str(dest / "log" / "debug.log"), wsgi_deploy_exclude=["/log/"])
 
-        with Load("http://127.0.0.1:%d%s" % (port, seen["fast"]), clients=4, max_seconds=300) as load:
+        with under_load(app, "http://127.0.0.1:%d%s" % (port, seen["fast"])) as load:
             time.sleep(1)
             run = app.run(wsgi_deploy_before_reload_tasks=hook, **given)
             assert run.returncode == 0, failure_of(run)
