@@ -1,5 +1,8 @@
 """Runs the role on this machine (connection local, service manager none), like the demo."""
+import contextlib
+import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -28,32 +31,59 @@ class BuiltVirtualenvs(object):
     starts on a host where a complete virtualenv for its inputs (the server, the requirements and
     every variable the role builds it from) is already there, as after a lost record: the role
     reuses it, as it does any complete one. Tests of the build itself (the dependencies, the first
-    deploy, the Molecule scenarios) always build their own."""
+    deploy, the Molecule scenarios) always build their own.
+
+    pytest's processes share the kept ones (a directory they all see, an index of them, a lock):
+    each set of inputs is built once in the run, not once in each process."""
 
     def __init__(self, base):
         self.base = str(base)
-        self.made = {}
-        # Where each kept virtualenv was built: the path its scripts name their interpreter by.
-        self.built_at = {}
+        os.makedirs(self.base, exist_ok=True)
+        self._index = os.path.join(self.base, "index.json")
+        self._lock = os.path.join(self.base, ".lock")
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with open(self._lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield self._read()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _read(self):
+        """{inputs: name} and {name: where it was built}, as every process has kept them so far."""
+        if not os.path.exists(self._index):
+            return {"made": {}, "built_at": {}}
+        with open(self._index) as handle:
+            return json.load(handle)
 
     @staticmethod
     def _inputs(app, extra_vars):
         with open(os.path.join(app.src, "requirements.txt"), "rb") as handle:
             requirements = hashlib.sha256(handle.read()).hexdigest()
-        return app.server, requirements, tuple(str(extra_vars.get(name)) for name in VENV_INPUTS)
+        return json.dumps([app.server, requirements] + [str(extra_vars.get(name)) for name in VENV_INPUTS])
+
+    def name_for(self, inputs):
+        """The name of the kept virtualenv built from these inputs, or None."""
+        with self._locked() as index:
+            return index["made"].get(inputs)
 
     def seed(self, app, extra_vars):
         # Only the first run of each app: what it builds or finds there is what it was made from.
         app.first_run = not os.path.exists(app.root)
         app.venv_inputs = self._inputs(app, extra_vars)
-        if not app.first_run or app.venv_inputs not in self.made:
+        if not app.first_run:
             return
-        name = self.made[app.venv_inputs]
-        built_at = self.built_at[name]
-        os.makedirs(os.path.join(app.root, "venvs"))
-        copy = os.path.join(app.root, "venvs", name)
-        # symlinks=True: the virtualenv's python stays the link to the interpreter it was made with.
-        shutil.copytree(os.path.join(self.base, name), copy, symlinks=True)
+        with self._locked() as index:
+            name = index["made"].get(app.venv_inputs)
+            if name is None:
+                return
+            built_at = index["built_at"][name]
+            os.makedirs(os.path.join(app.root, "venvs"))
+            copy = os.path.join(app.root, "venvs", name)
+            # symlinks=True: the virtualenv's python stays the link to the interpreter it was made with.
+            shutil.copytree(os.path.join(self.base, name), copy, symlinks=True)
         # Its scripts (uWSGI's, which the role runs) name their interpreter by the path the
         # virtualenv was built at, which the test that built it may have removed since.
         bin_dir = os.path.join(copy, "bin")
@@ -70,16 +100,22 @@ class BuiltVirtualenvs(object):
     def keep(self, app, extra_vars, result):
         venv = os.path.join(app.root, "venv")
         first, app.first_run = app.first_run, False
-        if not first or result.returncode != 0 or app.venv_inputs in self.made or not os.path.islink(venv):
+        if not first or result.returncode != 0 or not os.path.islink(venv):
             return
         name = os.path.basename(os.readlink(venv))
         if not os.path.isfile(os.path.join(app.root, "venvs", name, ".wsgi-deploy-complete")):
             return
-        # Inputs that differ only where the role does not look (a default given) share a name.
-        if name not in self.built_at:
-            shutil.copytree(os.path.join(app.root, "venvs", name), os.path.join(self.base, name), symlinks=True)
-            self.built_at[name] = os.path.join(app.root, "venvs", name)
-        self.made[app.venv_inputs] = name
+        with self._locked() as index:
+            if app.venv_inputs in index["made"]:
+                return
+            # Inputs that differ only where the role does not look (a default given) share a name.
+            if name not in index["built_at"]:
+                shutil.copytree(os.path.join(app.root, "venvs", name), os.path.join(self.base, name), symlinks=True)
+                index["built_at"][name] = os.path.join(app.root, "venvs", name)
+            index["made"][app.venv_inputs] = name
+            with open(self._index + ".new", "w") as handle:
+                json.dump(index, handle)
+            os.replace(self._index + ".new", self._index)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -95,7 +131,11 @@ def no_app_user_left_from_a_cut_off_run():
 
 @pytest.fixture(scope="session")
 def built_venvs(tmp_path_factory):
-    return BuiltVirtualenvs(tmp_path_factory.mktemp("built-venvs"))
+    # Each xdist process's base temporary directory is one of the run's: their parent is the run's own.
+    run_dir = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_dir = run_dir.parent
+    return BuiltVirtualenvs(run_dir / "built-venvs")
 
 
 @pytest.fixture
@@ -127,9 +167,10 @@ def make_fleet(tmp_path, deploy, built_venvs):
             fleet.haproxy.start()
         single = deploy("gunicorn")
         key = built_venvs._inputs(single, {})
-        if key not in built_venvs.made:
+        if built_venvs.name_for(key) is None:
             single.run(check=True)
-        fleet.seed_virtualenv(built_venvs.made[key], os.path.join(built_venvs.base, built_venvs.made[key]))
+        name = built_venvs.name_for(key)
+        fleet.seed_virtualenv(name, os.path.join(built_venvs.base, name))
         made.append(fleet)
         return fleet
 

@@ -6,8 +6,6 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 from helpers import cut_off_hook, failure_of, get, live, releases, result_of, set_version
 from testservers import Server
 
@@ -34,35 +32,10 @@ def took_lock(run):
     return False
 
 
-def test_an_unchanged_deploy_takes_no_lock_reloads_nothing_and_still_checks_the_app(deploy):
-    app = deploy("gunicorn")
-    app.run(check=True)
-    master = int(open(app.pidfile).read())
-    before = releases(app)
-
-    run = app.run(check=True)
-
-    result = result_of(run)
-    assert result["changed"] is False and result["reloaded"] is False and result["method"] == "none"
-    assert result["healthcheck_status"] == 200, "the health check is still made"
-    assert not took_lock(run) and not ran(run, "Release |") and not ran(run, "Go live | Reload")
-    assert releases(app) == before and int(open(app.pidfile).read()) == master
-    assert get(app.port) == "hello v1"
-
-
-# A change to the source: tests/role/test_role_local.py's reload, whose next run does nothing.
-@pytest.mark.parametrize("change", ["variable", "config by hand", "venv link by hand", "record removed",
-                                    "server stopped"])
-def test_what_changed_since_the_live_deploy_is_deployed_again(deploy, change):
-    app = deploy("gunicorn")
-    app.run(check=True)
-    first = live(app)
-    extra = {}
-    config = os.path.join(app.root, "etc", "gunicorn.conf.py")
-    if change == "variable":
-        extra["wsgi_deploy_threads"] = 3
-    elif change == "config by hand":
-        with open(config, "a") as handle:
+def change_by_hand(app, change):
+    """What a person (or a lost deploy) changes on the host behind the role's back."""
+    if change == "config by hand":
+        with open(os.path.join(app.root, "etc", "gunicorn.conf.py"), "a") as handle:
             handle.write("workers = 5\n")
     elif change == "venv link by hand":
         venv = os.path.join(app.root, "venv")
@@ -73,30 +46,55 @@ def test_what_changed_since_the_live_deploy_is_deployed_again(deploy, change):
         os.symlink(target + "-copy", venv)
     elif change == "record removed":
         os.unlink(os.path.join(app.root, ".wsgi-deploy-live.json"))
-    else:
+    elif change == "server stopped":
         os.kill(int(open(app.pidfile).read()), signal.SIGTERM)
         deadline = time.monotonic() + 30
         while os.path.exists(app.pidfile) and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    run = app.run(check=True, **extra)
 
-    assert took_lock(run) and ran(run, "Go live | Switch to the new release unless Release did, reload gracefully"), "a changed host goes through the whole deploy"
+# A change to the source: tests/role/test_role_local.py's reload, whose next run does nothing.
+# One app goes through every case in turn, each from what the one before put right.
+def test_an_unchanged_deploy_does_nothing_and_what_changed_since_the_live_deploy_is_deployed_again(deploy):
+    app = deploy("gunicorn")
+    app.run(check=True)
+    master = int(open(app.pidfile).read())
+    before = releases(app)
+    config = os.path.join(app.root, "etc", "gunicorn.conf.py")
+
+    run = app.run(check=True)
     result = result_of(run)
-    if change in ("variable", "config by hand"):
-        assert result["changed"] and result["reloaded"] and live(app) == first
-        assert "workers = 5" not in open(config).read()
-        assert ("threads = 3" in open(config).read()) == (change == "variable")
-    elif change == "server stopped":
-        assert result["started"] is True
-    elif change == "venv link by hand":
-        assert result["reloaded"] and result["method"] == "usr2", "a new interpreter for the virtualenv"
-        assert not os.readlink(os.path.join(app.root, "venv")).endswith("-copy")
-    else:
-        assert live(app) == first
+    assert result["changed"] is False and result["reloaded"] is False and result["method"] == "none"
+    assert result["healthcheck_status"] == 200, "the health check is still made"
+    assert not took_lock(run) and not ran(run, "Release |") and not ran(run, "Go live | Reload")
+    assert releases(app) == before and int(open(app.pidfile).read()) == master
     assert get(app.port) == "hello v1"
-    again = app.run(check=True, **extra)
-    assert not took_lock(again), "the deploy that put things right recorded them"
+
+    extra = {}
+    for change in ["variable", "config by hand", "venv link by hand", "record removed", "server stopped"]:
+        if change == "variable":
+            extra["wsgi_deploy_threads"] = 3
+        change_by_hand(app, change)
+        before_step = live(app)
+
+        run = app.run(check=True, **extra)
+
+        assert took_lock(run) and ran(run, "Go live | Switch to the new release unless Release did, reload gracefully"), \
+            "%s: a changed host goes through the whole deploy" % change
+        result = result_of(run)
+        if change in ("variable", "config by hand"):
+            assert result["changed"] and result["reloaded"] and live(app) == before_step, change
+            assert "workers = 5" not in open(config).read() and "threads = 3" in open(config).read(), change
+        elif change == "server stopped":
+            assert result["started"] is True
+        elif change == "venv link by hand":
+            assert result["reloaded"] and result["method"] == "usr2", "a new interpreter for the virtualenv"
+            assert not os.readlink(os.path.join(app.root, "venv")).endswith("-copy")
+        else:
+            assert live(app) == before_step, change
+        assert get(app.port) == "hello v1", change
+        again = app.run(check=True, **extra)
+        assert not took_lock(again), "%s: the deploy that put things right recorded them" % change
 
 
 def test_an_unchanged_app_that_no_longer_answers_fails_clearly_and_is_left_alone(deploy):
