@@ -20,11 +20,13 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, releases, source_tree
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind import left_behind
 
-# Each server's reload methods. The default keeps the master; new_master replaces its interpreter,
-# which a new virtualenv (and uWSGI's changed ini) needs.
+# Each server's reload methods. The default keeps the master and has an old worker serve until a
+# new one does; new_master replaces its interpreter, which a new virtualenv (and uWSGI's changed
+# ini) needs. gunicorn's ttin never reads the config again: a server set up by hand, whose config
+# is its own and may change with the code, reloads by hup unless told otherwise.
 METHODS = {
-    "gunicorn": {"default": "hup", "new_master": "usr2", "all": ["hup", "usr2", "ttin"]},
-    "uwsgi": {"default": "chain", "new_master": "full", "all": ["chain", "fifo", "full", "workers"]},
+    "gunicorn": {"default": "ttin", "by_hand": "hup", "new_master": "usr2", "all": ["hup", "usr2", "ttin"]},
+    "uwsgi": {"default": "chain", "by_hand": "chain", "new_master": "full", "all": ["chain", "fifo", "full", "workers"]},
 }
 
 # The role's own files in a release: no source file, shared path or sync may take their place.
@@ -274,8 +276,9 @@ def reloads(v, mercy):
     """The reload method and how long it may take: the one chosen, and the one that replaces the
     master (which a new virtualenv needs). A uWSGI chain replaces one worker at a time."""
     methods = METHODS[v["wsgi_deploy_server"]]
+    default = methods["default"] if truthy(v["wsgi_deploy_manage_server"]) else methods["by_hand"]
     found = {}
-    for kind, method in (("chosen", v["wsgi_deploy_reload_method"] or methods["default"]),
+    for kind, method in (("chosen", v["wsgi_deploy_reload_method"] or default),
                          ("new_master", methods["new_master"])):
         if int(v["wsgi_deploy_reload_timeout"]) > 0:
             timeout = int(v["wsgi_deploy_reload_timeout"])

@@ -190,7 +190,7 @@ server:
   returned: state=reloaded
   type: str
 method:
-  description: The method used, V(hup), V(usr2), V(chain), V(fifo), V(full) or V(workers).
+  description: The method used, V(hup), V(usr2), V(ttin), V(chain), V(fifo), V(full) or V(workers).
   returned: state=reloaded
   type: str
 master_pid:

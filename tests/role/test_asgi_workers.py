@@ -1,5 +1,6 @@
 """An ASGI app (FastAPI) under gunicorn's ASGI worker classes: its own `asgi` and uvicorn's.
-A reload by HUP and by USR2 ends when the new workers serve, and fails no request under load."""
+A reload by TTIN (the default) and by USR2 ends when the new workers serve, and fails no request
+under load."""
 import json
 import os
 import shutil
@@ -42,7 +43,7 @@ UVICORN = "uvicorn_worker.UvicornWorker"
 # Each worker class and each method once: what a method does to the master and its workers is
 # the same for any worker class (tests/integration/test_reload_methods.py); what differs is how
 # each class's worker stops and starts, which either method exercises.
-@pytest.mark.parametrize("worker_class, method", [("asgi", "hup"), (UVICORN, "usr2")])
+@pytest.mark.parametrize("worker_class, method", [("asgi", "ttin"), (UVICORN, "usr2")])
 def test_an_asgi_app_is_reloaded_under_load_without_a_failed_request(deploy, worker_class, method):
     app = deploy("gunicorn")
     fastapi_app(app, "1")

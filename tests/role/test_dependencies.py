@@ -39,7 +39,7 @@ def test_a_release_that_adds_a_dependency_runs_with_it(deploy, server, method):
     # A code-only change keeps the virtualenv and the master's own graceful method.
     set_version(app, "3")
     again = result_of(app.run(check=True))
-    assert again["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[server]
+    assert again["method"] == {"gunicorn": "ttin", "uwsgi": "chain"}[server]
     assert get(app.port) == "hello v3 with six 1.17.0"
 
     # Rolling back to the first release puts its virtualenv back too.
@@ -53,7 +53,7 @@ def test_unchanged_requirements_reuse_the_virtualenv(deploy):
     venv = venv_of(app)
     set_version(app, "2")
     result = result_of(app.run(check=True))
-    assert venv_of(app) == venv and result["method"] == "hup"
+    assert venv_of(app) == venv and result["method"] == "ttin"
     assert os.listdir(os.path.join(app.root, "venvs")) == [venv]
 
 

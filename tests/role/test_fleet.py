@@ -66,7 +66,7 @@ def test_a_fleet_goes_live_batch_by_batch_on_one_release_id_with_its_migrations_
     for name in HOSTS:
         method = host_facts(second, "Record the result in wsgi_deploy_result", name)["ansible_facts"][
             "wsgi_deploy_result"]["method"]
-        assert method in ("hup", "usr2") and not drained(second, name), (name, method)
+        assert method == "ttin" and not drained(second, name), (name, method)
         assert not os.path.exists(os.path.join(fleet.hosts[name]["root"], ".drained"))
     assert fleet.haproxy.states() == {name: "UP" for name in HOSTS}
     assert [fleet.serves(name) for name in HOSTS] == ["hello v2"] * 3

@@ -21,7 +21,7 @@ def test_first_deploy_starts_the_server_and_the_next_reloads_it(deploy, server):
     second = result_of(app.run(check=True))
 
     assert second["reloaded"] is True and second["changed"] is True
-    assert second["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[server]
+    assert second["method"] == {"gunicorn": "ttin", "uwsgi": "chain"}[server]
     assert second["master_pid"] == master
     assert not set(second["new_pids"]) & set(second["old_pids"])
     assert get(app.port) == "hello v2"

@@ -127,7 +127,7 @@ def test_a_deploy_cut_off_between_its_switch_and_its_reload_is_reloaded_by_the_n
     assert result["reloaded"] is True, "what is live was never reloaded onto: the next deploy must reload"
     assert get(app.port) == "hello v2"
     assert not took_lock(app.run(check=True))
-    assert int(open(app.pidfile).read()) != master or result["method"] == "hup"
+    assert int(open(app.pidfile).read()) != master or result["method"] == "ttin"
 
 
 def test_a_server_set_up_by_hand_whose_deploy_was_cut_off_after_its_sync_is_reloaded_by_the_next(deploy, tmp_path):

@@ -63,7 +63,11 @@ def test_a_changed_unit_restarts_a_running_server_and_a_changed_config_is_reload
     assert got["restart"] and got["starts"] and not got["first_deploy"]
     found, got = decided(src, host=lambda f: seen(f, f["release_key"], f["venv_key"], matching=[f["unit_path"]]))
     assert got["writes"] == [found["config_file"]] and got["config_changed"] and got["code_changes"]
-    assert not got["restart"] and not got["new_master"], "gunicorn's HUP reads its config again"
+    # The default ttin adds workers to a master that does not read its config again: a new master.
+    assert not got["restart"] and got["new_master"]
+    found, got = decided(src, wsgi_deploy_reload_method="hup",
+                         host=lambda f: seen(f, f["release_key"], f["venv_key"], matching=[f["unit_path"]]))
+    assert got["config_changed"] and not got["restart"] and not got["new_master"], "gunicorn's HUP reads its config again"
 
 
 def test_uwsgi_reads_a_changed_ini_only_in_a_new_master_and_has_an_env_loader(src):

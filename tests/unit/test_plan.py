@@ -90,7 +90,12 @@ def test_editable_lines_that_install_the_source_are_installed_as_copies(src):
 
 
 @pytest.mark.parametrize("given,chosen,new_master", [
-    ({"wsgi_deploy_server": "gunicorn"}, ("hup", 95), ("usr2", 95)),
+    # A role-managed gunicorn: new workers serve beside the old ones (ttin). One set up by hand
+    # keeps hup, which reads its config again.
+    ({"wsgi_deploy_server": "gunicorn"}, ("ttin", 95), ("usr2", 95)),
+    ({"wsgi_deploy_server": "gunicorn", "wsgi_deploy_manage_server": False}, ("hup", 95), ("usr2", 95)),
+    ({"wsgi_deploy_server": "gunicorn", "wsgi_deploy_reload_method": "hup"}, ("hup", 95), ("usr2", 95)),
+    ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_manage_server": False}, ("chain", 2 * 60), ("full", 95)),
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_workers": 4}, ("chain", 4 * 60), ("full", 95)),
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_method": "workers"}, ("workers", 95), ("full", 95)),
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_timeout": 7}, ("chain", 7), ("full", 7)),

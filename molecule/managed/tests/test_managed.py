@@ -158,7 +158,7 @@ def test_request_in_flight_during_the_reload_finished_with_200_from_the_old_code
 def test_reload_replaced_every_worker_and_kept_the_master(seen, server):
     deploy = seen["deploy"]
     assert deploy["reloaded"] is True and deploy["changed"] is True
-    assert deploy["method"] == {"gunicorn": "hup", "uwsgi": "chain"}[server]
+    assert deploy["method"] == {"gunicorn": "ttin", "uwsgi": "chain"}[server]
     assert deploy["master_pid"] == seen["before"]["master_pid"] == seen["after"]["master_pid"]
     assert sorted(deploy["old_pids"]) == sorted(seen["before"]["workers"])
     assert len(deploy["new_pids"]) == 2
