@@ -309,6 +309,24 @@ def prepared_digest(v, deployer):
                           list(v["wsgi_deploy_shared_files"])]))
 
 
+def app_layout(v, found, deployer):
+    """The directories and shared files of a managed server, as wsgi_app_layout makes them, in
+    order: what the deploying user owns, what the app's user writes (its log, its runtime files,
+    the shared directories and files), every shared path's parents first."""
+    user = v["wsgi_deploy_user"]
+
+    def entry(path, owner, mode, group=""):
+        return {"path": path, "owner": owner, "group": group, "mode": mode}
+
+    directories = [entry("", deployer, "0755"), entry("releases", deployer, "0750", user),
+                   entry("venvs", deployer, "0755"), entry("etc", deployer, "0755"), entry("etc/python", deployer, "0755"),
+                   entry("log", user, "0750", user), entry("run", user, "0750", user), entry("shared", deployer, "0755")]
+    directories += [entry("shared/" + parent, deployer, "0755") for parent in found["shared_parents"]]
+    directories += [entry("shared/" + path.rstrip("/"), user, "0750", user) for path in v["wsgi_deploy_shared_dirs"]]
+    files = [entry("shared/" + path, user, "0640", user) for path in v["wsgi_deploy_shared_files"]]
+    return {"root": v["wsgi_deploy_root"], "directories": directories, "files": files}
+
+
 def import_check(v, venv_dir, code_path, config_file):
     """The new release's app imported as the server will import it. Python runs the script, as it
     runs the server: no script's #! line is relied on."""
@@ -331,6 +349,7 @@ def after_preflight(v, found, host, now, check_mode=False):
                "unchanged": bool(host.get("unchanged")) and running, "venv_ready": bool(now.get("venv_ready"))}
     decided["prepared_digest"] = prepared_digest(v, host["user"])
     decided["prepare"] = managed and (host.get("record") or {}).get("prepared", "") != decided["prepared_digest"]
+    decided["layout"] = app_layout(v, found, host["user"]) if decided["prepare"] else {}
 
     new_release = managed and live.get("release_key") != found["release_key"]
     release_dir = found["releases_dir"] + "/" + host["stamp"]

@@ -66,4 +66,5 @@ def test_the_app_user_cannot_swap_a_shared_directory_for_a_link_that_root_follow
     run = app.run(**SHARED)
 
     assert os.stat(elsewhere).st_uid == 12345, "root followed the link and chowned its target"
-    assert run.returncode != 0 and "already exists as a link" in run.stdout, run.stdout[-3000:]
+    assert run.returncode != 0 and "%s is a link, where the app's directory must be: nothing was followed" % uploads in run.stdout, \
+        run.stdout[-3000:]

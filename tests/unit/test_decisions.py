@@ -133,3 +133,24 @@ def test_booleans_given_as_words_are_read_as_jinjas_bool_reads_them(src):
     assert plan.prepared_digest(as_word, "root") == plan.prepared_digest(as_bool, "root")
     assert plan.layout(defaults({"wsgi_deploy_src": str(src), "wsgi_deploy_manage_server": "false",
                                  "wsgi_deploy_dest": "/opt/site"}))["managed"] is False
+
+
+def test_a_host_to_prepare_gets_its_layout_shared_parents_before_the_shared_paths(src):
+    found, got = decided(src, host=lambda f: seen(f, running=False, matching=[], user="deployer"),
+                         wsgi_deploy_user="shop", wsgi_deploy_root="/srv/shop",
+                         wsgi_deploy_shared_dirs=["media/uploads/"], wsgi_deploy_shared_files=["conf/local.env"])
+    layout = got["layout"]
+    assert got["prepare"] and layout["root"] == "/srv/shop"
+    owners = [(entry["path"], entry["owner"], entry["group"], entry["mode"]) for entry in layout["directories"]]
+    assert owners[:2] == [("", "deployer", "", "0755"), ("releases", "deployer", "shop", "0750")]
+    assert ("log", "shop", "shop", "0750") in owners and ("run", "shop", "shop", "0750") in owners
+    paths = [path for path, _, _, _ in owners]
+    assert paths.index("shared") < paths.index("shared/conf") and paths.index("shared/media") < paths.index("shared/media/uploads")
+    assert owners[-1] == ("shared/media/uploads", "shop", "shop", "0750")
+    assert layout["files"] == [{"path": "shared/conf/local.env", "owner": "shop", "group": "shop", "mode": "0640"}]
+    # A host prepared the same way before is not again, and has no layout to make.
+    digest = got["prepared_digest"]
+    _, again = decided(src, host=lambda f: seen(f, running=False, matching=[], user="deployer", prepared=digest),
+                       wsgi_deploy_user="shop", wsgi_deploy_root="/srv/shop",
+                       wsgi_deploy_shared_dirs=["media/uploads/"], wsgi_deploy_shared_files=["conf/local.env"])
+    assert not again["prepare"] and again["layout"] == {}
