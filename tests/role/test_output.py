@@ -35,7 +35,7 @@ def test_a_deploy_prints_at_most_40_lines_unchanged_and_80_with_a_change(deploy,
     changed = app.run(check=True)
     lines, task, summary = shown(changed)
     assert len(lines) <= 80, changed.stdout
-    assert "Report | Summarise the deploy" in task and "new code live, gunicorn reloaded by hup" in summary
+    assert "Report | Summarise the deploy" in task and "new code live, gunicorn reloaded by ttin" in summary
 
 
 def test_a_server_set_up_by_hand_with_nothing_to_do_prints_at_most_40_lines(deploy, tmp_path, monkeypatch):
