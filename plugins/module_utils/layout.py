@@ -96,8 +96,7 @@ def _directory(parent, name, path, entry, uid, gid, check_mode, result):
         raise LayoutError("%s is %s, where the app's directory must be: nothing was followed or changed there. "
                           "Someone who can write its parent may have put it there; remove it and deploy again" % (path, kind))
     if check_mode:
-        if uid is not None and (info.st_uid, info.st_gid if gid != -1 else -1, stat.S_IMODE(info.st_mode)) != (
-                uid, gid, entry["mode"]):
+        if uid is not None and _wrong(info, entry, uid, gid):
             result["fixed"].append(path)
         return
     fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
@@ -111,9 +110,7 @@ def _root(fd, root, entry, uid, gid, check_mode, result):
     if not check_mode:
         _own(fd, root, entry, uid, gid, root in result["made"], result)
         return
-    info = os.fstat(fd)
-    if uid is not None and (info.st_uid, info.st_gid if gid != -1 else -1, stat.S_IMODE(info.st_mode)) != (
-            uid, gid, entry["mode"]):
+    if uid is not None and _wrong(os.fstat(fd), entry, uid, gid):
         result["fixed"].append(root)
 
 
@@ -139,11 +136,14 @@ def _file(parent, name, path, entry, uid, gid, check_mode, result):
         os.close(fd)
 
 
+def _wrong(info, entry, uid, gid):
+    """Whether what stat says differs from the entry's owner, group (unless -1) and mode."""
+    return (info.st_uid != uid or (gid != -1 and info.st_gid != gid)
+            or stat.S_IMODE(info.st_mode) != entry["mode"])
+
+
 def _own(fd, path, entry, uid, gid, new, result):
-    info = os.fstat(fd)
-    wrong = (info.st_uid != uid or (gid != -1 and info.st_gid != gid)
-             or stat.S_IMODE(info.st_mode) != entry["mode"])
-    if wrong:
+    if _wrong(os.fstat(fd), entry, uid, gid):
         os.fchown(fd, uid, gid)
         os.fchmod(fd, entry["mode"])
         if not new:

@@ -35,7 +35,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
+    suboptions: &entry
       path:
         description: The path relative to O(root).
         type: str
@@ -57,23 +57,7 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-      path:
-        description: The path relative to O(root).
-        type: str
-        required: true
-      owner:
-        description: The user that owns it.
-        type: str
-        required: true
-      group:
-        description: The group that owns it; empty leaves the group as it is made.
-        type: str
-        default: ""
-      mode:
-        description: Its permission bits, in octal.
-        type: str
-        required: true
+    suboptions: *entry
 notes:
   - The logic lives in the collection's module_utils, C(layout.py).
 attributes:
