@@ -6,6 +6,7 @@ being seen by an independent observer polling every 2 ms (see EndObserver). Also
 own uWSGI shape (4 workers x 2 threads) chain-reloaded with a 10 s request in flight.
 """
 import os
+import re
 import statistics
 import tempfile
 import threading
@@ -37,14 +38,15 @@ class EndObserver(threading.Thread):
     chain and fifo: uWSGI logs `chain reloading complete`. full and workers: every worker is
     new and has logged its app ready (full: after the master's re-exec). hup and ttin: no old
     worker is left and every new one reached its serving loop. usr2: the pidfile names a new master,
-    the old one has exited, and the new one's workers all serve.
+    the old one has exited, and the new one's workers all serve. uvicorn: no old worker is left and
+    every new one has logged its start.
     """
 
     def __init__(self, server, method, expected):
         super().__init__(daemon=True)
         self.server, self.method, self.expected = server, method, expected
         self.old_master = master_of(server)
-        self.old = set(processes.children(self.old_master))
+        self.old = set(processes.workers(self.old_master, server.kind))
         self.ended = None
         self._halt = threading.Event()
         self._offset = os.path.getsize(server.log_file)
@@ -66,6 +68,10 @@ class EndObserver(threading.Thread):
     def _done(self):
         if self.method in ("chain", "fifo"):
             return "chain reloading complete" in self._log()
+        if self.server.kind == "uvicorn":
+            current = set(processes.workers(self.old_master, "uvicorn"))
+            started = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", self._log())}
+            return len(current) >= self.expected and not current & self.old and current <= started
         if self.method in ("full", "workers"):
             log = self._log()
             if self.method == "full":

@@ -27,10 +27,13 @@ from testservers import Server, set_version, slow_import  # noqa: E402
 
 IMPORT_SECONDS = (0.1, 5.0)
 # The anchor first: SIGHUP is gunicorn's own reload and uWSGI's own graceful reload.
+# uvicorn's own reload is the plain SIGHUP that its one method sends: the anchor shows what the
+# module's wait adds (nothing, to requests).
 METHODS = {"gunicorn": ("plain HUP", "hup", "usr2", "ttin"),
-           "uwsgi": ("plain HUP", "chain", "fifo", "full", "workers")}
+           "uwsgi": ("plain HUP", "chain", "fifo", "full", "workers"),
+           "uvicorn": ("plain HUP", "hup")}
 # What the observer watches for after the plain signal: the same end as the role's method of it.
-ANCHOR_END = {"gunicorn": "hup", "uwsgi": "full"}
+ANCHOR_END = {"gunicorn": "hup", "uwsgi": "full", "uvicorn": "hup"}
 # A request is counted once the reload is over and the new workers have served for this long.
 SETTLE_SECONDS = 0.5
 OUT = os.path.join(ROOT, "bench", "results", "stall.json")
@@ -61,7 +64,9 @@ def _role(server, method):
 
 def bench_case(kind, method, import_seconds, reloads, clients, workers):
     base = tempfile.mkdtemp(prefix="wsgi-stall-%s-" % kind)
-    extra = {"master-fifo": os.path.join(base, "master.fifo")} if kind == "uwsgi" else None
+    # uvicorn gives a new worker this long to be ready, or gives the whole restart up (default 5 s).
+    extra = {"uwsgi": {"master-fifo": os.path.join(base, "master.fifo")},
+             "uvicorn": {"timeout-worker-healthcheck": 30}}.get(kind)
     server = Server(kind, base, workers=workers, extra=extra)
     slow_import(server.app_dir, import_seconds)
     server.start()
@@ -92,7 +97,7 @@ def bench_case(kind, method, import_seconds, reloads, clients, workers):
             "max_s": round(waited[-1], 4), "reload_s_max": round(max(durations), 3)}
 
 
-def run(reloads=2, clients=4, workers=2, servers=("gunicorn", "uwsgi")):
+def run(reloads=2, clients=4, workers=2, servers=tuple(METHODS)):
     rows = []
     for kind in servers:
         for import_seconds in IMPORT_SECONDS:

@@ -1,4 +1,4 @@
-"""Real gunicorn and pyuwsgi servers on 127.0.0.1, started from a copy of the example app.
+"""Real gunicorn, pyuwsgi and uvicorn servers on 127.0.0.1, started from a copy of the example app.
 
 Used by the tests and the benchmark, with the collection importable (pytest.ini's pythonpath).
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -136,11 +137,26 @@ class Server(object):
                     handle.write("%s = %s\n" % (key, value))
         return [os.path.join(self.bin_dir, "uwsgi"), "--ini", ini], subprocess.DEVNULL
 
+    def _uvicorn(self):
+        """uvicorn has no pidfile and no log file of its own: the test writes the one and sends its
+        output to the other, as the role does. The example is a WSGI app."""
+        settings = {"app-dir": self.app_dir, "timeout-graceful-shutdown": 30}
+        settings.update(self.extra)
+        argv = [os.path.join(self.bin_dir, "uvicorn"), "main:app", "--interface", "wsgi",
+                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        for key, value in settings.items():
+            argv += ["--" + key] + ([] if value is None else [str(value)])
+        return argv, open(self.log_file, "ab")
+
     def start(self):
-        argv, out = self._gunicorn() if self.kind == "gunicorn" else self._uwsgi()
+        argv, out = {"gunicorn": self._gunicorn, "uwsgi": self._uwsgi, "uvicorn": self._uvicorn}[self.kind]()
         argv = self.prefix + argv
         self.proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=self.base,
                                      start_new_session=True, env=self.env)
+        if self.kind == "uvicorn":
+            out.close()
+            with open(self.pidfile, "w") as handle:
+                handle.write("%d\n" % self.proc.pid)
         self.wait_ready()
         return self
 
@@ -151,7 +167,9 @@ class Server(object):
                 raise RuntimeError("%s exited with %s:\n%s" % (self.kind, self.proc.returncode,
                                                                self.log_tail()))
             workers = self.worker_pids() if os.path.exists(self.pidfile) else []
-            if len(workers) >= self.workers and self._loaded(workers):
+            # uvicorn with one worker has none: it serves in its one process.
+            wanted = 0 if self.kind == "uvicorn" and self.workers == 1 else self.workers
+            if len(workers) >= wanted and self._loaded(workers):
                 try:
                     if self.get("/healthz")[0] == 200:
                         return
@@ -173,7 +191,7 @@ class Server(object):
 
     def worker_pids(self):
         from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
-        return processes.children(self.proc.pid)
+        return processes.workers(self.proc.pid, self.kind)
 
     def get(self, path="/", timeout=30):
         try:
@@ -215,3 +233,45 @@ class Server(object):
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, AttributeError):
             pass
+
+
+# What the log says of a worker, per server: it has loaded the app, and it is told to go.
+SERVING_MARKS = {
+    "uwsgi": (r"WSGI app \d+ \(mountpoint='[^']*'\) ready in .* pid: (\d+)", r"Gracefully killing worker \d+ \(pid: (\d+)\)"),
+    "uvicorn": (r"Started server process \[(\d+)\]", r"Terminated child process \[(\d+)\]"),
+}
+
+
+class ServingTimeline(threading.Thread):
+    """How many workers could take a request, every 10 ms, during a reload: an old one until the
+    server tells it to go, a new one once it has logged its app loaded. The log is read as it
+    grows, so each line is timed within one tick of when the server wrote it."""
+
+    def __init__(self, server):
+        super().__init__(daemon=True)
+        from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
+        self.workers = lambda: set(processes.workers(server.proc.pid, server.kind))
+        self.marks = [(re.compile(pattern), found) for pattern, found in
+                      zip(SERVING_MARKS[server.kind], (set(), set()))]
+        self.ready, self.retired = (found for _, found in self.marks)
+        self.log = open(server.log_file)
+        self.log.seek(0, 2)
+        self.old = self.workers()
+        self.serving = []
+        self._halt = threading.Event()
+
+    def run(self):
+        while not self._halt.is_set():
+            for line in self.log.readlines():
+                for pattern, found in self.marks:
+                    match = pattern.search(line)
+                    if match:
+                        found.add(int(match.group(1)))
+            alive = self.workers()
+            self.serving.append(len((alive & self.old) - self.retired) + len((alive - self.old) & self.ready))
+            time.sleep(0.01)
+
+    def stop(self):
+        self._halt.set()
+        self.join(5)
+        self.log.close()

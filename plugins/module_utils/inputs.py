@@ -282,10 +282,13 @@ def _managed(v):
         found.append("wsgi_deploy_user must not be root with wsgi_deploy_service_manager systemd: the app runs as "
                      "a user of its own, which cannot get root through it.")
     worker_class = v["wsgi_deploy_worker_class"]
-    if server != "gunicorn" and worker_class != "gthread":
+    if server == "uwsgi" and worker_class != "gthread":
         found.append("wsgi_deploy_worker_class is for gunicorn: uWSGI serves WSGI apps only, with "
                      "wsgi_deploy_threads threads a worker; serve an ASGI app with gunicorn and the asgi or "
-                     "uvicorn_worker.UvicornWorker worker class")
+                     "uvicorn_worker.UvicornWorker worker class, or with uvicorn")
+    elif server == "uvicorn" and worker_class != "gthread":
+        found.append("wsgi_deploy_worker_class is for gunicorn: uvicorn serves an ASGI app as it is, and a WSGI "
+                     "app with wsgi_deploy_threads threads a worker; leave it out.")
     elif not _full(_DOTTED, worker_class):
         found.append("wsgi_deploy_worker_class must be a gunicorn worker class, such as gthread, sync, asgi or "
                      "uvicorn_worker.UvicornWorker; got %s." % shown(worker_class))
@@ -306,6 +309,13 @@ def _managed(v):
     found += app_env.problems(v["wsgi_deploy_env"])
     if server in server_settings.MANAGED:
         found += server_settings.problems(v["wsgi_deploy_server_settings"], server)
+    elif v["wsgi_deploy_server_settings"]:
+        found.append("wsgi_deploy_server_settings is for gunicorn and uWSGI: the role sets uvicorn's command line "
+                     "from its own variables (bind, workers, max request seconds, reload timeout).")
+    # uvicorn with one worker has no master: a SIGHUP does not replace the process that serves.
+    if server == "uvicorn" and whole(v["wsgi_deploy_workers"]) == 1:
+        found.append("wsgi_deploy_workers must be 2 or more with uvicorn: with 1 it runs without a master, and no "
+                     "reload can replace the one process that serves without a moment when nothing does.")
     return found
 
 
@@ -330,6 +340,9 @@ def _by_hand(v):
     if v["wsgi_deploy_server"] == "gunicorn" and not _absolute(v["wsgi_deploy_pidfile"]):
         found.append("gunicorn is reloaded through its master's pidfile: set wsgi_deploy_pidfile to its absolute "
                      "path (the pidfile setting in its config).")
+    if v["wsgi_deploy_server"] == "uvicorn" and not _absolute(v["wsgi_deploy_pidfile"]):
+        found.append("uvicorn is reloaded through its master's PID, which it writes nowhere itself: set "
+                     "wsgi_deploy_pidfile to the absolute path of the file its starter writes it to.")
     if v["wsgi_deploy_server"] == "uwsgi" and not _absolute(v["wsgi_deploy_reload_file"]):
         found.append("uWSGI is reloaded by touching its touch-chain-reload file: set wsgi_deploy_reload_file to that "
                      "absolute path.")

@@ -27,7 +27,23 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.left_behind i
 METHODS = {
     "gunicorn": {"default": "ttin", "by_hand": "hup", "new_master": "usr2", "all": ["hup", "usr2", "ttin"]},
     "uwsgi": {"default": "chain", "by_hand": "chain", "new_master": "full", "all": ["chain", "fifo", "full", "workers"]},
+    # uvicorn cannot replace its master. Its new workers run the Python of `venv` and read the app's
+    # module anew, so a new virtualenv and a new module need no new master; its command line does
+    # (a changed unit, a restart).
+    "uvicorn": {"default": "hup", "by_hand": "hup", "new_master": "hup", "all": ["hup"]},
 }
+
+# Each server's config file under the root, and the role's template of it. uvicorn's is the module
+# its workers import: it reads the app's environment, then imports the app through `current`.
+CONFIG_FILES = {
+    "gunicorn": ("/etc/gunicorn.conf.py", "gunicorn.conf.py.j2"),
+    "uwsgi": ("/etc/uwsgi.ini", "uwsgi.ini.j2"),
+    "uvicorn": ("/etc/python/wsgi_deploy_app.py", "uvicorn_app.py.j2"),
+}
+# uvicorn writes no pidfile and has no daemon mode: this shell, as the app's user, writes its own
+# PID and becomes uvicorn, its output going to the log. (sh: the PID file, the log, then uvicorn.)
+UVICORN_LAUNCH = 'echo $$ > "$1" && log=$2 && shift 2 && exec "$@" >> "$log" 2>&1'
+
 
 # The role's own files in a release: no source file, shared path or sync may take their place.
 ROLE_FILES = (releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER, app_env.FILE_NAME)
@@ -103,14 +119,14 @@ def layout(v):
         "log_dir": root + "/log",
         "run_dir": root + "/run",
         "dest_dir": dest,
-        "config_file": root + ("/etc/gunicorn.conf.py" if gunicorn else "/etc/uwsgi.ini"),
-        "config_template": "gunicorn.conf.py.j2" if gunicorn else "uwsgi.ini.j2",
+        "config_file": root + CONFIG_FILES[server][0],
+        "config_template": CONFIG_FILES[server][1],
         "unit": "wsgi-%s.service" % v["wsgi_deploy_name"],
         # The server's config reads the live release's environment through current; a uWSGI worker
         # imports the module that does (templates/wsgi_deploy_env.py.j2) from etc/python.
         "env_path": root + "/current/" + app_env.FILE_NAME,
         "env_loader": root + "/etc/python/wsgi_deploy_env.py",
-        "server_package": v["wsgi_deploy_gunicorn_package"] if gunicorn else v["wsgi_deploy_uwsgi_package"],
+        "server_package": v["wsgi_deploy_%s_package" % server],
         "methods": METHODS[server],
         # How long the longest request may keep a worker: the servers' mercy and graceful timeouts,
         # and the module's own wait, follow from it.
@@ -148,7 +164,41 @@ def layout(v):
     # full reload re-execute this command line, and so land in the virtualenv live by then.
     found["server_argv"] = [found["venv"] + "/bin/python", found["venv"] + "/bin/" + server,
                             "--config" if gunicorn else "--ini", found["config_file"]]
+    if server == "uvicorn" and managed:
+        found["master_path"] = os.path.dirname(found["config_file"])
+        found["server_argv"] = uvicorn_argv(v, found)
+    found["exec_start"] = systemd_exec(found["server_argv"])
     return found
+
+
+def systemd_exec(argv):
+    """argv as a unit's ExecStart: systemd expands $ and %, and splits at spaces outside quotes."""
+    words = []
+    for word in argv:
+        word = word.replace("$", "$$").replace("%", "%%")
+        if re.search(r"[\s\"'\\;]", word) or not word:
+            word = '"%s"' % word.replace("\\", "\\\\").replace('"', '\\"')
+        words.append(word)
+    return " ".join(words)
+
+
+def uvicorn_argv(v, found):
+    """uvicorn's whole setup is its command line: the unit's ExecStart, or the daemon's command. Its
+    new workers run `venv`'s Python (sys.executable, through the link) and import the role's module
+    from etc/python, which imports the app through `current`: a reload loads the live release."""
+    host, dummy, port = v["wsgi_deploy_bind"].rpartition(":")
+    argv = ["/bin/sh", "-c", UVICORN_LAUNCH, "wsgi-deploy-uvicorn", found["pidfile"], found["log_file"],
+            found["venv"] + "/bin/python", found["venv"] + "/bin/uvicorn", "wsgi_deploy_app:app",
+            "--app-dir", os.path.dirname(found["config_file"]), "--interface", "asgi3",
+            "--host", host.strip("[]") or "0.0.0.0", "--port", port, "--workers", str(int(v["wsgi_deploy_workers"])),
+            # A request in flight may take this long when its worker is told to go.
+            "--timeout-graceful-shutdown", str(found["mercy"]),
+            # How long a new worker may take to be ready before uvicorn gives the restart up: as long
+            # as the reload may take. The reload fails before that if it takes longer.
+            "--timeout-worker-healthcheck", str(reloads(v, found["mercy"])["chosen"]["timeout"]),
+            "--log-level", "info", "--no-access-log"]
+    # Without systemd nothing waits on it: setsid forks it off into a session of its own.
+    return argv if found["systemd"] else ["/usr/bin/setsid", "--fork"] + argv
 
 
 def _bind(v):
@@ -293,13 +343,14 @@ def reloads(v, mercy):
 # How the role prepares a host, counted: a new way prepares every host again once.
 PREPARE_FORMAT = 4
 
-# The app's import, as uWSGI imports it (a module and a callable, or a factory called with no
-# argument), run by the new virtualenv's Python before anything points at the release.
-_UWSGI_IMPORT = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); "
-                 "name, _, attr = sys.argv[2].partition(':'); factory = attr.endswith('()'); "
-                 "app = getattr(importlib.import_module(name), attr[:-2] if factory else attr); "
-                 "app = app() if factory else app; "
-                 "callable(app) or sys.exit('%s is not callable' % sys.argv[2])")
+# The app's import, as uWSGI and the role's uvicorn module import it (a module and a callable, or a
+# factory called with no argument), run by the new virtualenv's Python before anything points at the
+# release.
+_APP_IMPORT = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+               "name, _, attr = sys.argv[2].partition(':'); factory = attr.endswith('()'); "
+               "app = getattr(importlib.import_module(name), attr[:-2] if factory else attr); "
+               "app = app() if factory else app; "
+               "callable(app) or sys.exit('%s is not callable' % sys.argv[2])")
 
 
 def prepared_digest(v, deployer):
@@ -334,7 +385,7 @@ def import_check(v, venv_dir, code_path, config_file):
     if v["wsgi_deploy_server"] == "gunicorn":
         # check-config imports before it applies pythonpath; chdir is on sys.path by then.
         return [python, venv_dir + "/bin/gunicorn", "--check-config", "--config=" + config_file, "--chdir=" + code_path]
-    return [python, "-c", _UWSGI_IMPORT, code_path, v["wsgi_deploy_app"]]
+    return [python, "-c", _APP_IMPORT, code_path, v["wsgi_deploy_app"]]
 
 
 def after_preflight(v, found, host, now, check_mode=False):
@@ -395,7 +446,9 @@ def after_preflight(v, found, host, now, check_mode=False):
     # interpreter, uWSGI reads its ini only when its master starts, and gunicorn's ttin adds
     # workers to a master that does not read its config again.
     decided["code_changes"] = bool(new_release or unvouched or decided["venv_changed"] or config_changed)
-    rereads_config = v["wsgi_deploy_server"] == "gunicorn" and found["reloads"]["chosen"]["method"] != "ttin"
+    # (uvicorn's new workers import the role's module anew.)
+    rereads_config = (v["wsgi_deploy_server"] == "gunicorn" and found["reloads"]["chosen"]["method"] != "ttin"
+                      or v["wsgi_deploy_server"] == "uvicorn")
     decided["new_master"] = bool(decided["venv_changed"] or (managed and unvouched)
                                  or (config_changed and not rereads_config))
     # Hooks read these (README "Hooks"), with the phase they run in.

@@ -124,7 +124,7 @@ def describe(pid):
 
 
 def is_server_process(pid, server):
-    """Whether PID runs gunicorn or uWSGI: by its process title or its first two argv words.
+    """Whether PID runs gunicorn, uWSGI or uvicorn: by its process title or its first two argv words.
 
     A title set with setproctitle replaces argv ("gunicorn: master [app]"), a plain
     start keeps it ("/venv/bin/python /venv/bin/gunicorn -c conf.py main:app").
@@ -162,6 +162,22 @@ def children(pid):
     if not have_lists:
         found = set(_scan_children(pid))
     return sorted(child for child in found if running(child))
+
+
+def workers(pid, server):
+    """The server's workers under master PID. uvicorn's are the children its multiprocessing
+    spawned with --multiprocessing-fork; its resource tracker, a child too, serves nothing."""
+    found = children(pid)
+    if server != "uvicorn":
+        return found
+    serving = []
+    for child in found:
+        try:
+            if "--multiprocessing-fork" in argv(child):
+                serving.append(child)
+        except ProcessGone:
+            continue
+    return serving
 
 
 def _scan_children(parent):

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Graceful reload of a running gunicorn or uWSGI, and the wait for its real end.
+"""Graceful reload of a running gunicorn, uWSGI or uvicorn, and the wait for its real end.
 
 Every check that can refuse runs in prepare(), before anything is signalled or touched;
 trigger() is the only step that changes the server; wait() only watches.
@@ -18,9 +18,9 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import proces
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (
-    LogWatcher, UwsgiChain, UwsgiFull, gunicorn_failures)
+    LogWatcher, UvicornRestart, UwsgiChain, UwsgiFull, gunicorn_failures)
 
-SERVERS = ("gunicorn", "uwsgi")
+SERVERS = ("gunicorn", "uwsgi", "uvicorn")
 # The options that prove a pidfile's master this app's (doc fragment graceful.wsgi_deploy.master).
 MASTER_ARGUMENT_SPEC = {
     "master_path": {"type": "path"},
@@ -31,6 +31,7 @@ MASTER_ARGUMENT_SPEC = {
 # that takes them. Without a pidfile, the uWSGI master is the one whose config names reload_file.
 SERVER_REQUIRED_IF = [
     ("server", "gunicorn", ["pidfile"]),
+    ("server", "uvicorn", ["pidfile"]),
     ("server", "uwsgi", ["pidfile", "reload_file"], True),
     ("method", "chain", ["reload_file"]),
     ("method", "fifo", ["fifo_file"]),
@@ -38,14 +39,17 @@ SERVER_REQUIRED_IF = [
 ]
 # The first method of each server is its default. hup, ttin and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
-# fifo (chain) and workers reload through uWSGI's master FIFO.
-METHODS = {"gunicorn": ("hup", "usr2", "ttin"), "uwsgi": ("chain", "full", "fifo", "workers")}
+# fifo (chain) and workers reload through uWSGI's master FIFO. uvicorn's hup (0.51 and later)
+# replaces its workers one at a time, each new one ready before the old one is stopped.
+METHODS = {"gunicorn": ("hup", "usr2", "ttin"), "uwsgi": ("chain", "full", "fifo", "workers"), "uvicorn": ("hup",)}
 FIFO_COMMANDS = {"fifo": b"c", "workers": b"w"}
 POLL_SECONDS = 0.05
 # uWSGI looks at its touch files once per master cycle, about every second; a new gunicorn
 # master writes its pidfile before it imports anything.
 UWSGI_ACK_SECONDS = 10.0
 USR2_ACK_SECONDS = 10.0
+# uvicorn's master looks at its signals every half second, and logs the restart as it begins.
+UVICORN_ACK_SECONDS = 10.0
 # A gunicorn master forks a worker, or tells its oldest to stop, within milliseconds of a TTIN or
 # a TTOU; the next signal waits for that, as two signals pending at once would count as one.
 TTIN_ACK_SECONDS = 10.0
@@ -205,12 +209,17 @@ def prepare(params):
     if server not in SERVERS:
         raise ReloadError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
     master = find_server(params)
-    workers = procs.children(master[0])
+    workers = procs.workers(master[0], server)
+    if not workers and server == "uvicorn":
+        raise ReloadError(
+            "uvicorn (PID %d) runs without a master: started with --workers 1 (or none), it serves "
+            "in one process that a SIGHUP does not replace, so no reload can be graceful. Start it "
+            "with --workers 2 or more" % master[0], master_pid=master[0])
     if not workers:
         raise ReloadError("the %s master (PID %d) has no workers" % (server, master[0]),
                           master_pid=master[0])
     log_file = params.get("log_file")
-    if not log_file and server == "uwsgi":
+    if not log_file and server in ("uwsgi", "uvicorn"):
         log_file = procs.stderr_target(master[0])
     method = params.get("method") or METHODS[server][0]
     if method not in METHODS[server]:
@@ -234,6 +243,12 @@ def prepare(params):
         _check_usr2_plan(plan, params["pidfile"])
     if method in FIFO_COMMANDS:
         _check_fifo_plan(plan)
+    if server == "uvicorn" and not log_file:
+        raise ReloadError(
+            "cannot see the end of a uvicorn reload: master PID %d does not log to a file (its stderr "
+            "is %s), where each new worker says it started and an aborted restart says so; set log_file "
+            "to the file its output goes to" % (master[0], procs.stderr_path(master[0]) or "unknown"),
+            master_pid=master[0])
     if method in ("full", "fifo", "workers") and not log_file:
         raise ReloadError("cannot see the end of a uWSGI %s reload: master PID %d does not log "
                           "to a file; set log_file" % (method, master[0]), master_pid=master[0])
@@ -273,6 +288,9 @@ def _check_server_config(plan):
         return
     words, cwd = launch
     env = procs.environ(pid)
+    if plan["server"] == "uvicorn":
+        _check_uvicorn_app_dir(pid, words, env)
+        return
     if plan["method"] in ("hup", "ttin"):
         if config.gunicorn_preload(words, cwd, env, _master_read(pid)):
             raise ReloadError(
@@ -303,6 +321,23 @@ def _check_server_config(plan):
             "uWSGI (master PID %d) runs as pyuwsgi inside Python without binary-path: a full "
             "reload would re-execute the wrong program and the instance would die. Set "
             "binary-path to the virtualenv's bin/python" % pid, master_pid=pid)
+
+
+def _check_uvicorn_app_dir(pid, words, env):
+    """uvicorn's new workers start in the master's working directory, the release that was live
+    when it started: only an absolute --app-dir (through `current`) makes them import the new one."""
+    app_dir = env.get("UVICORN_APP_DIR")
+    for index, word in enumerate(words):
+        if word == "--app-dir" and index + 1 < len(words):
+            app_dir = words[index + 1]
+        elif word.startswith("--app-dir="):
+            app_dir = word.split("=", 1)[1]
+    if not app_dir or not os.path.isabs(app_dir):
+        raise ReloadError(
+            "uvicorn (master PID %d) finds the app through %s, relative to its working directory: each new "
+            "worker of a reload starts in the directory the master resolved when it started, and would import "
+            "the same code again. Start it with an absolute --app-dir (in a release layout, the `current` "
+            "link)" % (pid, "--app-dir %s" % app_dir if app_dir else "no --app-dir"), master_pid=pid)
 
 
 def _is_python(pid):
@@ -379,6 +414,8 @@ def _signal(plan, ident, signum):
 def trigger(plan):
     """The one step that starts the reload: a signal, or a touch for a uWSGI chain. (ttin: the
     first of its TTINs; wait_gunicorn_ttin sends the others.)"""
+    if plan["server"] == "uvicorn":
+        return _signal(plan, plan["master"], signal.SIGHUP)
     if plan["method"] == "ttin":
         sent = _signal(plan, plan["master"], signal.SIGTTIN)
         return "%s, the first of %d; then a TTOU per old worker" % (sent, _ttin_count(plan))
@@ -714,8 +751,56 @@ def wait_uwsgi_full(plan, watcher, started, clock, sleep):
         sleep(POLL_SECONDS)
 
 
+def wait_uvicorn(plan, watcher, started, clock, sleep):
+    """uvicorn replaces its workers one at a time, each new one ready before the old one is
+    stopped. Ends once no old worker is left, as many new ones run and each logged its start (after
+    its import); uvicorn's own line for a new worker not ready in time, which keeps the old one and
+    abandons the rest of the restart, fails it, as does a master that stopped."""
+    master = plan["master"]
+    old = set(plan["old_children"])
+    expected = plan["expected_workers"] or len(old)
+    restart = UvicornRestart()
+    deadline = started + plan["timeout"]
+    ack_deadline = started + min(UVICORN_ACK_SECONDS, plan["timeout"])
+    while True:
+        restart.feed(watcher.poll())
+        if not procs.is_alive(master):
+            _fail("the uvicorn master (PID %d) stopped during the reload; the site is down. Log:\n%s"
+                  % (master[0], "\n".join(_tail(watcher)[-10:])), plan, watcher, started, clock, running=False)
+        try:
+            current = set(procs.workers(master[0], "uvicorn"))
+        except procs.ProcessGone:
+            current = set()
+        if restart.aborted:
+            _fail("uvicorn gave the restart up: \"%s\" The old code still serves in workers %s (workers now "
+                  "%s). A new worker must be ready within uvicorn's --timeout-worker-healthcheck, and one that "
+                  "cannot import the app never is. Log:\n%s"
+                  % (restart.aborted, sorted(current & old), sorted(current), "\n".join(_tail(watcher)[-10:])),
+                  plan, watcher, started, clock, old_pids=sorted(old), new_pids=sorted(current - old))
+        new = current - old
+        if not current & old and len(current) >= expected and new <= restart.started_pids:
+            facts = _facts(plan, watcher, started, clock)
+            facts.update(old_pids=sorted(old), new_pids=sorted(current),
+                         ended_by="%d new workers started, each before an old one was stopped" % len(current))
+            return facts
+        now = clock()
+        if not restart.acknowledged and now >= ack_deadline:
+            _fail("uvicorn (master PID %d) did not log that it restarts its workers within %.0fs of the "
+                  "SIGHUP: is it uvicorn 0.51 or later, at log level info?" % (master[0], ack_deadline - started),
+                  plan, watcher, started, clock)
+        if now >= deadline:
+            _fail("uvicorn did not finish replacing its workers within %ss: old workers still running %s, "
+                  "new workers %s (expected %d)" % (plan["timeout"], sorted(current & old), sorted(new), expected),
+                  plan, watcher, started, clock, old_pids=sorted(old), new_pids=sorted(new))
+        sleep(POLL_SECONDS)
+
+
 WAITERS = {"hup": wait_gunicorn, "usr2": wait_gunicorn_usr2, "ttin": wait_gunicorn_ttin, "chain": wait_uwsgi,
            "fifo": wait_uwsgi, "full": wait_uwsgi_full, "workers": wait_uwsgi_full}
+
+
+def _waiter(plan):
+    return wait_uvicorn if plan["server"] == "uvicorn" else WAITERS[plan["method"]]
 
 
 def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
@@ -739,7 +824,7 @@ def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sle
     started = clock()
     started_at = time.time()
     action = plan["trigger"] = trigger(plan)
-    facts = WAITERS[plan["method"]](plan, watcher, started, clock, sleep)
+    facts = _waiter(plan)(plan, watcher, started, clock, sleep)
     facts.update(changed=True, reloaded=True, trigger=action, started_at=round(started_at, 3),
                  msg="%s reloaded by %s in %.2fs: workers %s -> %s" % (
                      plan["server"], plan["method"], facts["duration_s"],
@@ -756,12 +841,12 @@ def server_status(params):
                 "master_pid": exc.facts.get("master_pid"), "workers": [],
                 "foreign": exc.facts.get("foreign", False)}
     return {"changed": False, "running": True, "master_pid": master[0],
-            "workers": procs.children(master[0]), "reason": "", "foreign": False}
+            "workers": procs.workers(master[0], params["server"]), "reason": "", "foreign": False}
 
 
 # SIGTERM means "reload brutally" to uWSGI 2.0 without die-on-term; SIGQUIT stops it either way,
 # and gracefully with the role's config (its hook-master-start), where SIGINT stays brutal.
-STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGQUIT}
+STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGQUIT, "uvicorn": signal.SIGTERM}
 
 
 def stop_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):

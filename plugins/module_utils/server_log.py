@@ -30,6 +30,12 @@ UWSGI_FAILURES = re.compile(
 UWSGI_FULL_START = re.compile(r"gracefully killing workers|binary reloading uWSGI|Gracefully killing worker")
 UWSGI_RESPAWNED_MASTER = re.compile(r"gracefully \(RE\)spawned uWSGI master process")
 UWSGI_APP_READY = re.compile(r"WSGI app \d+ \(mountpoint='[^']*'\) ready in .* pid: (\d+)")
+# uvicorn 0.51+ (uvicorn/supervisors/multiprocess.py): the restart's start, a worker started (after
+# its import), and the one line that says a new worker was not ready and the restart was abandoned.
+UVICORN_RESTARTING = re.compile(r"Received SIGHUP, restarting processes")
+UVICORN_STARTED = re.compile(r"Started server process \[(\d+)\]")
+UVICORN_ABORTED = re.compile(r"New child process \[\d+\] was not ready in time; keeping worker \[\d+\] "
+                             r"and aborting the restart\.|Child process \[\d+\] failed to start, stopping the parent")
 GUNICORN_FAILURES = re.compile(
     r"Exception in worker process|Worker failed to boot|Failed to read config file"
     r"|HaltServer|Reason: "
@@ -154,6 +160,26 @@ class UwsgiFull(object):
                 self.ready_pids.add(int(ready.group(1)))
             if UWSGI_FAILURES.search(line):
                 self.failures.append(line)
+
+
+class UvicornRestart(object):
+    """What a uvicorn restart has shown so far, from its log lines."""
+
+    def __init__(self):
+        self.acknowledged = False
+        self.started_pids = set()
+        self.aborted = ""
+
+    def feed(self, lines):
+        for line in lines:
+            if UVICORN_RESTARTING.search(line):
+                self.acknowledged = True
+            found = UVICORN_STARTED.search(line)
+            if found:
+                self.started_pids.add(int(found.group(1)))
+            found = UVICORN_ABORTED.search(line)
+            if found and not self.aborted:
+                self.aborted = found.group(0)
 
 
 def gunicorn_failures(lines):

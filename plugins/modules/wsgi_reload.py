@@ -6,10 +6,10 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: wsgi_reload
-short_description: Gracefully reload gunicorn or uWSGI and wait until the reload has really ended
+short_description: Gracefully reload gunicorn, uWSGI or uvicorn and wait until the reload has really ended
 description:
   - Reads the server's pidfile and refuses, signalling nothing, unless the PID is a live
-    gunicorn or uWSGI master (not a worker, not an unrelated process left behind by a stale pidfile).
+    gunicorn, uWSGI or uvicorn master (not a worker, not an unrelated process left behind by a stale pidfile).
   - Snapshots the worker PIDs and the log's offset, then triggers the reload by O(method).
   - Waits for the end that the server itself marks, polling every 50 ms. V(hup) has ended when
     every old worker has exited and as many new ones are in their serving loop. V(chain) has ended
@@ -17,13 +17,17 @@ description:
     master's workers serve, the old master (sent C(SIGTERM) only then) has exited and the new one
     holds the pidfile. V(full) has ended when the re-executed uWSGI master's new workers have all
     logged that the app is ready, V(workers) when the new workers have. V(fifo) ends as V(chain).
+    uvicorn's V(hup) has ended when no old worker is left and each new one has logged C(Started server
+    process) with its PID; uvicorn stops an old worker only once its successor is ready.
   - Before anything is signalled, refuses a method that the server's own command line and config
     file keep from loading new code. V(hup) with gunicorn's C(preload_app) on; V(chain) without
-    uWSGI's C(lazy-apps); V(full) of a pyuwsgi without C(binary-path). A config it cannot read is
-    not refused.
+    uWSGI's C(lazy-apps); V(full) of a pyuwsgi without C(binary-path); a uvicorn without a master
+    (C(--workers 1)), or whose C(--app-dir) is relative, so that its new workers would import the
+    release its working directory holds. A config it cannot read is not refused.
   - Fails with the log lines that show why when the master dies, when uWSGI workers log that the
     app failed to load (uWSGI still calls such a chain complete), when uWSGI does not react to the
-    touch, or on timeout.
+    touch, when uvicorn logs that it gave the restart up (a new worker not ready within its
+    C(--timeout-worker-healthcheck), which keeps the old worker and its old code), or on timeout.
   - With O(health_url), once the reload has ended, asks the app at that URL until it answers
     O(health_status) with O(health_text) in its answer, for up to O(health_timeout) seconds, and fails
     saying what it answered otherwise. So the new code is known to answer, in the same call.
@@ -40,11 +44,11 @@ options:
     description: Which server runs the app.
     type: str
     required: true
-    choices: [gunicorn, uwsgi]
+    choices: [gunicorn, uwsgi, uvicorn]
   pidfile:
     description:
-      - The pidfile that names the server's master process. Required for gunicorn; uWSGI needs it
-        or O(reload_file).
+      - The pidfile that names the server's master process. Required for gunicorn and uvicorn
+        (which writes none itself; its starter writes it); uWSGI needs it or O(reload_file).
       - Without it, the uWSGI master is the only one running whose command line or ini file
         names O(reload_file).
     type: path
@@ -56,7 +60,7 @@ options:
   log_file:
     description:
       - The server's log. For gunicorn it is read for the report only.
-      - For uWSGI it is how the end of the chain is seen; when omitted, the file behind the
+      - For uWSGI and uvicorn it is how the end of the reload is seen; when omitted, the file behind the
         master's standard error is used, and the module fails before touching anything if there is none.
     type: path
   method:
@@ -83,6 +87,8 @@ options:
       - V(full) (uWSGI) is C(SIGHUP), a graceful full reload. The master waits for every worker to
         finish, re-executes itself and forks new workers. With C(http-socket) in flight requests
         complete and new connections wait; a pyuwsgi in a virtualenv needs C(binary-path).
+      - V(hup) is uvicorn's one method (uvicorn 0.51 and later, C(--workers) 2 or more). It keeps the
+        master and its interpreter and replaces one worker at a time; no request waits for the import.
     type: str
     choices: [hup, usr2, ttin, chain, full, fifo, workers]
   fifo_file:
@@ -302,13 +308,14 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
-    MASTER_ARGUMENT_SPEC, SERVER_REQUIRED_IF, ReloadError, reload_server, server_status, start_server, stop_server)
+    MASTER_ARGUMENT_SPEC, SERVER_REQUIRED_IF, SERVERS, ReloadError, reload_server, server_status, start_server,
+    stop_server)
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "server": {"type": "str", "required": True, "choices": ["gunicorn", "uwsgi"]},
+            "server": {"type": "str", "required": True, "choices": list(SERVERS)},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},
             **MASTER_ARGUMENT_SPEC,

@@ -1,8 +1,8 @@
 """The log follower and the uWSGI chain reader, on log files written by the test."""
 import os
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (LogWatcher, UwsgiChain, UwsgiFull,
-                                                                                   gunicorn_failures)
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (LogWatcher, UvicornRestart,
+                                                                                   UwsgiChain, UwsgiFull, gunicorn_failures)
 
 CHAIN = """\
 Fri Nov 27 10:57:16 2026 - *** /srv/a/run/reload.touch has been touched... chain reload !!! ***
@@ -94,3 +94,29 @@ def test_a_worker_respawned_soon_after_its_spawn_is_no_failure_and_one_that_cann
     full = UwsgiFull(master_reexec=False)
     full.feed(respawned[:2] + ["unable to load app 0 (mountpoint='') (callable not found or import error)"])
     assert full.failures == ["unable to load app 0 (mountpoint='') (callable not found or import error)"]
+
+
+# uvicorn 0.55.0 with --workers 2, a SIGHUP, then a second one whose new worker could not import.
+UVICORN = """\
+INFO:     Received SIGHUP, restarting processes.
+INFO:     Started server process [8944]
+INFO:     Waiting for application startup.
+INFO:     Application startup complete.
+INFO:     Terminated child process [8478]
+INFO:     Waiting for child process [8478]
+INFO:     Finished server process [8478]
+INFO:     Started server process [8995]
+INFO:     Terminated child process [8479]
+INFO:     Received SIGHUP, restarting processes.
+ERROR:    New child process [9120] was not ready in time; keeping worker [8944] and aborting the restart.
+"""
+
+
+def test_uvicorn_restart_lines_name_each_new_worker_and_the_give_up():
+    lines = UVICORN.splitlines()
+    restart = UvicornRestart()
+    restart.feed(lines[:9])
+    assert restart.acknowledged and restart.started_pids == {8944, 8995} and not restart.aborted
+    restart.feed(lines[9:])
+    assert restart.aborted == ("New child process [9120] was not ready in time; keeping worker [8944] "
+                               "and aborting the restart.")

@@ -107,6 +107,22 @@ def test_the_import_check_imports_the_app_as_each_server_does(src):
     found, got = decided(src, wsgi_deploy_server="uwsgi", host=lambda f: seen(f, "an older key", f["venv_key"]))
     assert got["import_check"][:2] == [found["venv_dir"] + "/bin/python", "-c"]
     assert got["import_check"][3:] == [got["release_dir"], "main:app"]
+    # uvicorn's workers import the app as uWSGI's do, through the role's module.
+    found, got = decided(src, wsgi_deploy_server="uvicorn", host=lambda f: seen(f, "an older key", f["venv_key"]))
+    assert got["import_check"][:2] == [found["venv_dir"] + "/bin/python", "-c"]
+    assert got["import_check"][3:] == [got["release_dir"], "main:app"]
+
+
+def test_uvicorn_takes_a_new_virtualenv_and_a_new_module_by_hup_and_a_new_unit_by_a_restart(src):
+    found, got = decided(src, wsgi_deploy_server="uvicorn", host=lambda f: seen(f, f["release_key"], "an older venv"))
+    assert got["venv_changed"] and got["new_master"] and found["reloads"]["new_master"]["method"] == "hup"
+    # The module differs, the unit does not: new workers import it.
+    found, got = decided(src, wsgi_deploy_server="uvicorn",
+                         host=lambda f: seen(f, f["release_key"], f["venv_key"], matching=[f["unit_path"]]))
+    assert got["config_changed"] and not got["new_master"] and not got["restart"] and got["code_changes"]
+    found, got = decided(src, wsgi_deploy_server="uvicorn",
+                         host=lambda f: seen(f, f["release_key"], f["venv_key"], matching=[f["config_file"]]))
+    assert got["unit_changed"] and got["restart"]
 
 
 def test_hooks_read_the_release_they_run_around(src):

@@ -138,6 +138,15 @@ CASES = [
      "wsgi_deploy_haproxy_host lb9 is no host of the inventory"),
     ({"wsgi_deploy_haproxy_host": "localhost"}, "localhost is the haproxy host (wsgi_deploy_haproxy_host), not an app's"),
     ({"wsgi_deploy_haproxy_host": "lb"}, "wsgi_deploy_haproxy_backend must name the haproxy backend"),
+    ({"wsgi_deploy_server": "uvicorn", "wsgi_deploy_workers": 1}, "wsgi_deploy_workers must be 2 or more with uvicorn"),
+    ({"wsgi_deploy_server": "uvicorn", "wsgi_deploy_worker_class": "asgi"},
+     "wsgi_deploy_worker_class is for gunicorn: uvicorn serves an ASGI app as it is"),
+    ({"wsgi_deploy_server": "uvicorn", "wsgi_deploy_server_settings": {"limit-concurrency": 5}},
+     "wsgi_deploy_server_settings is for gunicorn and uWSGI"),
+    ({"wsgi_deploy_server": "uvicorn", "wsgi_deploy_reload_method": "ttin"},
+     "wsgi_deploy_reload_method must be one of hup for uvicorn"),
+    ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "uvicorn"},
+     "set wsgi_deploy_pidfile to the absolute path of the file its starter writes it to"),
 ]
 
 
@@ -163,6 +172,9 @@ GOOD = [
     {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_pidfile": "/srv/a/pid"},
     {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "uwsgi",
      "wsgi_deploy_reload_file": "/srv/a/reload"},
+    {"wsgi_deploy_server": "uvicorn", "wsgi_deploy_workers": 2},
+    {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "uvicorn",
+     "wsgi_deploy_pidfile": "/srv/a/pid"},
 ]
 
 
@@ -215,7 +227,7 @@ def test_a_controller_without_rsync_is_told_so(src, monkeypatch, tmp_path):
 
 # What the argument specs refuse before Validate runs: Ansible's own validator, as the role runs it.
 SPEC_CASES = [
-    ({"wsgi_deploy_server": "nginx"}, "value of wsgi_deploy_server must be one of: gunicorn, uwsgi, got: nginx"),
+    ({"wsgi_deploy_server": "nginx"}, "value of wsgi_deploy_server must be one of: gunicorn, uwsgi, uvicorn, got: nginx"),
     ({"wsgi_deploy_workers": "two"}, "wsgi_deploy_workers"),
     ({"wsgi_deploy_threads": "2.5"}, "wsgi_deploy_threads"),
     ({"wsgi_deploy_delete": "yes"}, "value of wsgi_deploy_delete must be one of: auto, always, never, got: yes"),

@@ -2,6 +2,7 @@
 earlier versions recorded on servers (an upgrade of the role makes no new release or virtualenv)."""
 import hashlib
 import json
+import subprocess
 
 import pytest
 
@@ -99,6 +100,8 @@ def test_editable_lines_that_install_the_source_are_installed_as_copies(src):
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_workers": 4}, ("chain", 4 * 60), ("full", 95)),
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_method": "workers"}, ("workers", 95), ("full", 95)),
     ({"wsgi_deploy_server": "uwsgi", "wsgi_deploy_reload_timeout": 7}, ("chain", 7), ("full", 7)),
+    # uvicorn has one method, which keeps the master: its new workers run the new virtualenv.
+    ({"wsgi_deploy_server": "uvicorn"}, ("hup", 95), ("hup", 95)),
 ])
 def test_each_reload_has_its_method_and_a_timeout_that_lets_the_longest_request_finish(src, given, chosen, new_master):
     found = planned(src, **given)["reloads"]
@@ -176,3 +179,31 @@ def test_the_keys_are_those_the_roles_jinja_gave_before(src, given):
                 files=files)
     assert now == before
     assert now == hashlib.sha256(json.dumps(dict(found["inputs"], files=files)).encode()).hexdigest()
+
+
+def test_uvicorns_command_line_writes_its_pid_and_log_and_imports_the_roles_module(src):
+    found = planned(src, wsgi_deploy_server="uvicorn", wsgi_deploy_bind="0.0.0.0:8001", wsgi_deploy_workers=3)
+    argv = found["server_argv"]
+    assert argv[:6] == ["/bin/sh", "-c", plan.UVICORN_LAUNCH, "wsgi-deploy-uvicorn", "/srv/app/run/server.pid",
+                        "/srv/app/log/server.log"]
+    assert argv[6:11] == ["/srv/app/venv/bin/python", "/srv/app/venv/bin/uvicorn", "wsgi_deploy_app:app",
+                          "--app-dir", "/srv/app/etc/python"]
+    options = dict(zip(argv[11::2], argv[12::2]))
+    assert options["--host"] == "0.0.0.0" and options["--port"] == "8001" and options["--workers"] == "3"
+    assert options["--timeout-worker-healthcheck"] == "95" and options["--timeout-graceful-shutdown"] == "35"
+    assert found["config_file"] == "/srv/app/etc/python/wsgi_deploy_app.py"
+    assert found["master_path"] == "/srv/app/etc/python"
+    # systemd sees one $ where the shell must: each is doubled, and the script is one quoted word.
+    assert found["exec_start"].startswith('/bin/sh -c "echo $$$$ > \\"$$1\\" && log=$$2 && shift 2 && exec ')
+    # Without systemd nothing waits on it: setsid forks it into a session of its own.
+    daemon = planned(src, wsgi_deploy_server="uvicorn", wsgi_deploy_bind="0.0.0.0:8001", wsgi_deploy_workers=3,
+                     wsgi_deploy_service_manager="none")["server_argv"]
+    assert daemon[:2] == ["/usr/bin/setsid", "--fork"] and daemon[2:] == argv
+
+
+def test_a_launch_script_run_by_sh_writes_the_pid_of_what_it_becomes(tmp_path):
+    pidfile, log = tmp_path / "pid", tmp_path / "log"
+    done = subprocess.run(["/bin/sh", "-c", plan.UVICORN_LAUNCH, "name", str(pidfile), str(log),
+                           "/bin/sh", "-c", "echo out $$; echo err >&2"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == ""
+    assert log.read_text() == "out %s\nerr\n" % pidfile.read_text().strip()

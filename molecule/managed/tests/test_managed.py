@@ -8,7 +8,8 @@ UNIT = "wsgi-hello.service"
 
 
 # Each instance's server and port (molecule.yml's host_vars).
-INSTANCES = {"managed-gunicorn": ("gunicorn", 18101), "managed-uwsgi": ("uwsgi", 18102)}
+INSTANCES = {"managed-gunicorn": ("gunicorn", 18101), "managed-uwsgi": ("uwsgi", 18102),
+             "managed-uvicorn": ("uvicorn", 18103)}
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,13 @@ def test_server_config_is_made_for_graceful_reloads(host, server):
         config = host.file(ROOT + "/etc/gunicorn.conf.py").content_string
         assert "preload_app = False" in config
         assert 'pidfile = "%s/run/server.pid"' % ROOT in config
+    elif server == "uvicorn":
+        # Its settings are its command line; its workers import the role's module, which imports the
+        # app through current.
+        exec_start = host.check_output("systemctl show -p ExecStart --value %s", UNIT)
+        assert "--workers 2 " in exec_start and "--app-dir %s/etc/python " % ROOT in exec_start
+        module = host.file(ROOT + "/etc/python/wsgi_deploy_app.py").content_string
+        assert 'sys.path.insert(0, "%s/current")' % ROOT in module
     else:
         config = host.file(ROOT + "/etc/uwsgi.ini").content_string
         assert "lazy-apps = true" in config
@@ -139,7 +147,7 @@ def test_the_app_runs_from_the_live_virtualenv_through_the_venv_link(host, serve
     assert len(venvs) == 1
     assert host.file(ROOT + "/venv").linked_to == ROOT + "/venvs/" + venvs[0]
     exec_start = host.check_output("systemctl show -p ExecStart --value %s", UNIT)
-    assert "argv[]=%s/venv/bin/python %s/venv/bin/%s " % (ROOT, ROOT, server) in exec_start
+    assert "%s/venv/bin/python %s/venv/bin/%s " % (ROOT, ROOT, server) in exec_start
 
 
 def test_reload_under_load_failed_no_request(seen):
@@ -158,7 +166,7 @@ def test_request_in_flight_during_the_reload_finished_with_200_from_the_old_code
 def test_reload_replaced_every_worker_and_kept_the_master(seen, server):
     deploy = seen["deploy"]
     assert deploy["reloaded"] is True and deploy["changed"] is True
-    assert deploy["method"] == {"gunicorn": "ttin", "uwsgi": "chain"}[server]
+    assert deploy["method"] == {"gunicorn": "ttin", "uwsgi": "chain", "uvicorn": "hup"}[server]
     assert deploy["master_pid"] == seen["before"]["master_pid"] == seen["after"]["master_pid"]
     assert sorted(deploy["old_pids"]) == sorted(seen["before"]["workers"])
     assert len(deploy["new_pids"]) == 2
