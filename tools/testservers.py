@@ -19,6 +19,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "hello")
 BIN = os.path.dirname(sys.executable)
+# The role's fix for uvicorn's reset of the requests a stopping worker accepted (plain Python).
+UVICORN_PATIENCE = os.path.join(ROOT, "roles", "wsgi_deploy", "templates", "uvicorn_patience.py.j2")
 
 
 def free_port():
@@ -139,10 +141,13 @@ class Server(object):
 
     def _uvicorn(self):
         """uvicorn has no pidfile and no log file of its own: the test writes the one and sends its
-        output to the other, as the role does. The example is a WSGI app."""
+        output to the other, as the role does. The example is a WSGI app, imported through a module
+        that makes a stopping worker answer the requests it accepted, as the role's does."""
+        with open(UVICORN_PATIENCE) as source, open(os.path.join(self.app_dir, "patient.py"), "w") as module:
+            module.write(source.read() + "\n\n_read_accepted_requests_before_stopping()\nfrom main import app  # noqa\n")
         settings = {"app-dir": self.app_dir, "timeout-graceful-shutdown": 30}
         settings.update(self.extra)
-        argv = [os.path.join(self.bin_dir, "uvicorn"), "main:app", "--interface", "wsgi",
+        argv = [os.path.join(self.bin_dir, "uvicorn"), "patient:app", "--interface", "wsgi",
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         for key, value in settings.items():
             argv += ["--" + key] + ([] if value is None else [str(value)])
