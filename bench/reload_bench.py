@@ -16,6 +16,7 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import proces
 from httpload import Load
 from testservers import Server, set_version
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, read_pidfile, reload_server
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import GranianRespawn
 
 OBSERVER_POLL = 0.002
 METHODS = [("gunicorn", "hup"), ("gunicorn", "usr2"), ("gunicorn", "ttin"), ("uwsgi", "chain"), ("uwsgi", "fifo"),
@@ -39,7 +40,7 @@ class EndObserver(threading.Thread):
     new and has logged its app ready (full: after the master's re-exec). hup and ttin: no old
     worker is left and every new one reached its serving loop. usr2: the pidfile names a new master,
     the old one has exited, and the new one's workers all serve. uvicorn: no old worker is left and
-    every new one has logged its start.
+    every new one has logged its start. Granian: the same, its start by worker number.
     """
 
     def __init__(self, server, method, expected):
@@ -72,6 +73,11 @@ class EndObserver(threading.Thread):
             current = set(processes.workers(self.old_master, "uvicorn"))
             started = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", self._log())}
             return len(current) >= self.expected and not current & self.old and current <= started
+        if self.server.kind == "granian":
+            current = set(processes.workers(self.old_master, "granian"))
+            respawn = GranianRespawn()
+            respawn.feed(self._log().splitlines())
+            return len(current) >= self.expected and not current & self.old and current <= respawn.started_pids
         if self.method in ("full", "workers"):
             log = self._log()
             if self.method == "full":

@@ -31,9 +31,10 @@ IMPORT_SECONDS = (0.1, 5.0)
 # module's wait adds (nothing, to requests).
 METHODS = {"gunicorn": ("plain HUP", "hup", "usr2", "ttin"),
            "uwsgi": ("plain HUP", "chain", "fifo", "full", "workers"),
-           "uvicorn": ("plain HUP", "hup")}
+           "uvicorn": ("plain HUP", "hup"),
+           "granian": ("plain HUP", "hup")}
 # What the observer watches for after the plain signal: the same end as the role's method of it.
-ANCHOR_END = {"gunicorn": "hup", "uwsgi": "full", "uvicorn": "hup"}
+ANCHOR_END = {"gunicorn": "hup", "uwsgi": "full", "uvicorn": "hup", "granian": "hup"}
 # A request is counted once the reload is over and the new workers have served for this long.
 SETTLE_SECONDS = 0.5
 OUT = os.path.join(ROOT, "bench", "results", "stall.json")
@@ -64,9 +65,12 @@ def _role(server, method):
 
 def bench_case(kind, method, import_seconds, reloads, clients, workers):
     base = tempfile.mkdtemp(prefix="wsgi-stall-%s-" % kind)
-    # uvicorn gives a new worker this long to be ready, or gives the whole restart up (default 5 s).
+    # uvicorn gives a new worker this long to be ready, or gives the whole restart up (default 5 s);
+    # Granian stops an old worker this long after it spawned the new one (default 3.5 s), ready or
+    # not: as the role sets it, longer than the app's start.
     extra = {"uwsgi": {"master-fifo": os.path.join(base, "master.fifo")},
-             "uvicorn": {"timeout-worker-healthcheck": 30}}.get(kind)
+             "uvicorn": {"timeout-worker-healthcheck": 30},
+             "granian": {"respawn-interval": import_seconds + 2}}.get(kind)
     server = Server(kind, base, workers=workers, extra=extra)
     slow_import(server.app_dir, import_seconds)
     server.start()

@@ -40,7 +40,9 @@ def user(tmp_path_factory):
            if not key.startswith(("ANSIBLE_", "VIRTUAL_ENV", "PYTEST", "MOLECULE_"))}
     env.update(PATH=bin_dir + os.pathsep + "/usr/sbin:/usr/bin:/sbin:/bin", HOME=str(home),
                ANSIBLE_NOCOLOR="1")
-    _run([os.path.join(bin_dir, "pip"), "install", "-q", "ansible==%s" % _pinned("ansible")], home, env)
+    # Without byte-compiling the package's 40,000 files up front (26 s here, against 7 s): Python
+    # compiles what it imports as it imports it, as it does for any install that cannot write there.
+    _run([os.path.join(bin_dir, "pip"), "install", "-q", "--no-compile", "ansible==%s" % _pinned("ansible")], home, env)
     return {"home": home, "clone": clone, "bin": bin_dir, "env": env}
 
 
@@ -83,7 +85,7 @@ def test_the_git_url_installs_the_role_the_module_and_the_playbooks(user):
     env = _install(user, "git+file://%s/.git" % user["clone"], into)
     ansible_doc = os.path.join(user["bin"], "ansible-doc")
     module = json.loads(_run([ansible_doc, "--json", "-t", "module", NAME + ".wsgi_reload"], user["home"], env))
-    assert module[NAME + ".wsgi_reload"]["doc"]["options"]["server"]["choices"] == ["gunicorn", "uwsgi"]
+    assert module[NAME + ".wsgi_reload"]["doc"]["options"]["server"]["choices"] == ["gunicorn", "uwsgi", "uvicorn", "granian"]
     role = json.loads(_run([ansible_doc, "--json", "-t", "role", NAME + ".wsgi_deploy"], user["home"], env))
     assert {"main", "rollback"} <= set(role[NAME + ".wsgi_deploy"]["entry_points"])
     for playbook in ("deploy", "rollback", "stop", "demo"):

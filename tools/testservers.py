@@ -1,4 +1,4 @@
-"""Real gunicorn, pyuwsgi and uvicorn servers on 127.0.0.1, started from a copy of the example app.
+"""Real gunicorn, pyuwsgi, uvicorn and Granian servers on 127.0.0.1, started from a copy of the example app.
 
 Used by the tests and the benchmark, with the collection importable (pytest.ini's pythonpath).
 """
@@ -153,13 +153,26 @@ class Server(object):
             argv += ["--" + key] + ([] if value is None else [str(value)])
         return argv, open(self.log_file, "ab")
 
+    def _granian(self):
+        """Granian writes its own pidfile; its output goes to the log. The app is named by its path:
+        a worker resolves it when it loads the app, not the directory the master started in."""
+        settings = {"respawn-interval": 3.5, "pid-file": self.pidfile, "blocking-threads": self.threads}
+        settings.update(self.extra)
+        argv = [os.path.join(self.bin_dir, "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", str(self.workers)]
+        for key, value in settings.items():
+            argv += ["--" + key] + ([] if value is None else [str(value)])
+        return argv + [os.path.join(self.app_dir, "main") + ":app"], open(self.log_file, "ab")
+
     def start(self):
-        argv, out = {"gunicorn": self._gunicorn, "uwsgi": self._uwsgi, "uvicorn": self._uvicorn}[self.kind]()
+        argv, out = {"gunicorn": self._gunicorn, "uwsgi": self._uwsgi, "uvicorn": self._uvicorn,
+                     "granian": self._granian}[self.kind]()
         argv = self.prefix + argv
         self.proc = subprocess.Popen(argv, stdout=out, stderr=out, cwd=self.base,
                                      start_new_session=True, env=self.env)
-        if self.kind == "uvicorn":
+        if self.kind in ("uvicorn", "granian"):
             out.close()
+        if self.kind == "uvicorn":
             with open(self.pidfile, "w") as handle:
                 handle.write("%d\n" % self.proc.pid)
         self.wait_ready()
@@ -240,11 +253,14 @@ class Server(object):
             pass
 
 
-# What the log says of a worker, per server: it has loaded the app, and it is told to go.
+# What the log says of a worker, per server: it has loaded the app, and it is told to go (by PID).
 SERVING_MARKS = {
     "uwsgi": (r"WSGI app \d+ \(mountpoint='[^']*'\) ready in .* pid: (\d+)", r"Gracefully killing worker \d+ \(pid: (\d+)\)"),
     "uvicorn": (r"Started server process \[(\d+)\]", r"Terminated child process \[(\d+)\]"),
 }
+# Granian names a worker by its number: its PID is in the line that spawned it.
+GRANIAN_SPAWNING = re.compile(r"Spawning worker-(\d+) with PID: (\d+)")
+GRANIAN_MARKS = (re.compile(r"Started worker-(\d+)"), re.compile(r"Stopping old worker-(\d+)"))
 
 
 class ServingTimeline(threading.Thread):
@@ -255,23 +271,38 @@ class ServingTimeline(threading.Thread):
     def __init__(self, server):
         super().__init__(daemon=True)
         from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes
+        self.kind = server.kind
         self.workers = lambda: set(processes.workers(server.proc.pid, server.kind))
-        self.marks = [(re.compile(pattern), found) for pattern, found in
-                      zip(SERVING_MARKS[server.kind], (set(), set()))]
-        self.ready, self.retired = (found for _, found in self.marks)
+        self.marks = [re.compile(pattern) for pattern in SERVING_MARKS.get(server.kind, ())]
+        self.ready, self.retired = set(), set()
+        # Granian: each worker number's PID now and the one before it.
+        self.numbered, self.before = {}, {}
         self.log = open(server.log_file)
-        self.log.seek(0, 2)
+        self._read()
         self.old = self.workers()
         self.serving = []
         self._halt = threading.Event()
 
-    def run(self):
-        while not self._halt.is_set():
-            for line in self.log.readlines():
-                for pattern, found in self.marks:
+    def _read(self):
+        for line in self.log.readlines():
+            if self.kind != "granian":
+                for pattern, found in zip(self.marks, (self.ready, self.retired)):
                     match = pattern.search(line)
                     if match:
                         found.add(int(match.group(1)))
+                continue
+            match = GRANIAN_SPAWNING.search(line)
+            if match:
+                number = int(match.group(1))
+                self.before[number], self.numbered[number] = self.numbered.get(number), int(match.group(2))
+            for pattern, found, names in zip(GRANIAN_MARKS, (self.ready, self.retired), (self.numbered, self.before)):
+                match = pattern.search(line)
+                if match and names.get(int(match.group(1))):
+                    found.add(names[int(match.group(1))])
+
+    def run(self):
+        while not self._halt.is_set():
+            self._read()
             alive = self.workers()
             self.serving.append(len((alive & self.old) - self.retired) + len((alive - self.old) & self.ready))
             time.sleep(0.01)

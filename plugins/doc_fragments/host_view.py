@@ -40,7 +40,7 @@ options:
       - The app server whose master to look for, as M(graceful.wsgi_deploy.wsgi_reload) with
         O(graceful.wsgi_deploy.wsgi_reload#module:state=status) does.
     type: str
-    choices: [gunicorn, uwsgi, uvicorn]
+    choices: [gunicorn, uwsgi, uvicorn, granian]
   method:
     description:
       - With O(dest), the reload method whose preconditions the server set up by hand must meet

@@ -29,7 +29,7 @@ ARGUMENT_SPEC = {
     "inputs_digest": {"type": "str", "default": ""},
     "venv_key": {"type": "str", "default": "", "no_log": False},
     "file_digests": {"type": "dict", "default": {}},
-    "server": {"type": "str", "choices": ["gunicorn", "uwsgi", "uvicorn"]},
+    "server": {"type": "str", "choices": ["gunicorn", "uwsgi", "uvicorn", "granian"]},
     "pidfile": {"type": "path"},
     "reload_file": {"type": "path"},
     **MASTER_ARGUMENT_SPEC,

@@ -312,6 +312,10 @@ def _managed(v):
     elif v["wsgi_deploy_server_settings"]:
         found.append("wsgi_deploy_server_settings is for gunicorn and uWSGI: the role sets uvicorn's command line "
                      "from its own variables (bind, workers, max request seconds, reload timeout).")
+    if server == "granian":
+        found.append("wsgi_deploy_server granian needs wsgi_deploy_manage_server false: the role deploys to and "
+                     "reloads a Granian you run yourself (its --pid-file, its log, --workers 2 or more); it manages "
+                     "gunicorn, uWSGI and uvicorn.")
     # uvicorn with one worker has no master: a SIGHUP does not replace the process that serves.
     if server == "uvicorn" and whole(v["wsgi_deploy_workers"]) == 1:
         found.append("wsgi_deploy_workers must be 2 or more with uvicorn: with 1 it runs without a master, and no "
@@ -340,6 +344,9 @@ def _by_hand(v):
     if v["wsgi_deploy_server"] == "gunicorn" and not _absolute(v["wsgi_deploy_pidfile"]):
         found.append("gunicorn is reloaded through its master's pidfile: set wsgi_deploy_pidfile to its absolute "
                      "path (the pidfile setting in its config).")
+    if v["wsgi_deploy_server"] == "granian" and not _absolute(v["wsgi_deploy_pidfile"]):
+        found.append("Granian is reloaded through its master's pidfile: set wsgi_deploy_pidfile to the absolute "
+                     "path of its --pid-file.")
     if v["wsgi_deploy_server"] == "uvicorn" and not _absolute(v["wsgi_deploy_pidfile"]):
         found.append("uvicorn is reloaded through its master's PID, which it writes nowhere itself: set "
                      "wsgi_deploy_pidfile to the absolute path of the file its starter writes it to.")

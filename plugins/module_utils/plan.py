@@ -31,6 +31,8 @@ METHODS = {
     # module anew, so a new virtualenv and a new module need no new master; its command line does
     # (a changed unit, a restart).
     "uvicorn": {"default": "hup", "by_hand": "hup", "new_master": "hup", "all": ["hup"]},
+    # Granian, set up by hand (the role does not manage it yet): its one reload.
+    "granian": {"default": "hup", "by_hand": "hup", "new_master": "hup", "all": ["hup"]},
 }
 
 # Each server's config file under the root, and the role's template of it. uvicorn's is the module
@@ -119,14 +121,14 @@ def layout(v):
         "log_dir": root + "/log",
         "run_dir": root + "/run",
         "dest_dir": dest,
-        "config_file": root + CONFIG_FILES[server][0],
-        "config_template": CONFIG_FILES[server][1],
+        "config_file": root + CONFIG_FILES.get(server, ("", ""))[0],
+        "config_template": CONFIG_FILES.get(server, ("", ""))[1],
         "unit": "wsgi-%s.service" % v["wsgi_deploy_name"],
         # The server's config reads the live release's environment through current; a uWSGI worker
         # imports the module that does (templates/wsgi_deploy_env.py.j2) from etc/python.
         "env_path": root + "/current/" + app_env.FILE_NAME,
         "env_loader": root + "/etc/python/wsgi_deploy_env.py",
-        "server_package": v["wsgi_deploy_%s_package" % server],
+        "server_package": v.get("wsgi_deploy_%s_package" % server, ""),
         "methods": METHODS[server],
         # How long the longest request may keep a worker: the servers' mercy and graceful timeouts,
         # and the module's own wait, follow from it.

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Graceful reload of a running gunicorn, uWSGI or uvicorn, and the wait for its real end.
+"""Graceful reload of a running gunicorn, uWSGI, uvicorn or Granian, and the wait for its real end.
 
 Every check that can refuse runs in prepare(), before anything is signalled or touched;
 trigger() is the only step that changes the server; wait() only watches.
@@ -18,9 +18,9 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import proces
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_config as config
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (
-    LogWatcher, UvicornRestart, UwsgiChain, UwsgiFull, gunicorn_failures)
+    GranianRespawn, LogWatcher, UvicornRestart, UwsgiChain, UwsgiFull, gunicorn_failures)
 
-SERVERS = ("gunicorn", "uwsgi", "uvicorn")
+SERVERS = ("gunicorn", "uwsgi", "uvicorn", "granian")
 # The options that prove a pidfile's master this app's (doc fragment graceful.wsgi_deploy.master).
 MASTER_ARGUMENT_SPEC = {
     "master_path": {"type": "path"},
@@ -32,6 +32,7 @@ MASTER_ARGUMENT_SPEC = {
 SERVER_REQUIRED_IF = [
     ("server", "gunicorn", ["pidfile"]),
     ("server", "uvicorn", ["pidfile"]),
+    ("server", "granian", ["pidfile"]),
     ("server", "uwsgi", ["pidfile", "reload_file"], True),
     ("method", "chain", ["reload_file"]),
     ("method", "fifo", ["fifo_file"]),
@@ -40,15 +41,19 @@ SERVER_REQUIRED_IF = [
 # The first method of each server is its default. hup, ttin and chain keep the master and its
 # interpreter; usr2 and full replace the interpreter, which a new virtualenv needs.
 # fifo (chain) and workers reload through uWSGI's master FIFO. uvicorn's hup (0.51 and later)
-# replaces its workers one at a time, each new one ready before the old one is stopped.
-METHODS = {"gunicorn": ("hup", "usr2", "ttin"), "uwsgi": ("chain", "full", "fifo", "workers"), "uvicorn": ("hup",)}
+# replaces its workers one at a time, each new one ready before the old one is stopped. Granian's
+# hup replaces them one at a time too, but stops each old one a fixed respawn interval after it
+# started the new one, ready or not.
+METHODS = {"gunicorn": ("hup", "usr2", "ttin"), "uwsgi": ("chain", "full", "fifo", "workers"), "uvicorn": ("hup",),
+           "granian": ("hup",)}
 FIFO_COMMANDS = {"fifo": b"c", "workers": b"w"}
 POLL_SECONDS = 0.05
 # uWSGI looks at its touch files once per master cycle, about every second; a new gunicorn
 # master writes its pidfile before it imports anything.
 UWSGI_ACK_SECONDS = 10.0
 USR2_ACK_SECONDS = 10.0
-# uvicorn's master looks at its signals every half second, and logs the restart as it begins.
+# uvicorn's master looks at its signals every half second, and logs the restart as it begins;
+# Granian's too.
 UVICORN_ACK_SECONDS = 10.0
 # A gunicorn master forks a worker, or tells its oldest to stop, within milliseconds of a TTIN or
 # a TTOU; the next signal waits for that, as two signals pending at once would count as one.
@@ -210,6 +215,12 @@ def prepare(params):
         raise ReloadError("server must be one of %s, not %r" % (", ".join(SERVERS), server))
     master = find_server(params)
     workers = procs.workers(master[0], server)
+    if server == "granian" and len(workers) == 1:
+        raise ReloadError(
+            "Granian (master PID %d) runs one worker: its reload stops that worker a fixed respawn interval "
+            "after it starts the new one, ready or not, and no other worker serves meanwhile, so requests wait "
+            "or fail for as long as the app takes to start beyond it. Run it with --workers 2 or more"
+            % master[0], master_pid=master[0])
     if not workers and server == "uvicorn":
         raise ReloadError(
             "uvicorn (PID %d) runs without a master: started with --workers 1 (or none), it serves "
@@ -219,7 +230,7 @@ def prepare(params):
         raise ReloadError("the %s master (PID %d) has no workers" % (server, master[0]),
                           master_pid=master[0])
     log_file = params.get("log_file")
-    if not log_file and server in ("uwsgi", "uvicorn"):
+    if not log_file and server in ("uwsgi", "uvicorn", "granian"):
         log_file = procs.stderr_target(master[0])
     method = params.get("method") or METHODS[server][0]
     if method not in METHODS[server]:
@@ -243,12 +254,11 @@ def prepare(params):
         _check_usr2_plan(plan, params["pidfile"])
     if method in FIFO_COMMANDS:
         _check_fifo_plan(plan)
-    if server == "uvicorn" and not log_file:
+    if server in ("uvicorn", "granian") and not log_file:
         raise ReloadError(
-            "cannot see the end of a uvicorn reload: master PID %d does not log to a file (its stderr "
-            "is %s), where each new worker says it started and an aborted restart says so; set log_file "
-            "to the file its output goes to" % (master[0], procs.stderr_path(master[0]) or "unknown"),
-            master_pid=master[0])
+            "cannot see the end of a %s reload: master PID %d does not log to a file (its stderr is %s), "
+            "where each new worker says it started; set log_file to the file its output goes to"
+            % (server, master[0], procs.stderr_path(master[0]) or "unknown"), master_pid=master[0])
     if method in ("full", "fifo", "workers") and not log_file:
         raise ReloadError("cannot see the end of a uWSGI %s reload: master PID %d does not log "
                           "to a file; set log_file" % (method, master[0]), master_pid=master[0])
@@ -290,6 +300,8 @@ def _check_server_config(plan):
     env = procs.environ(pid)
     if plan["server"] == "uvicorn":
         _check_uvicorn_app_dir(pid, words, env)
+        return
+    if plan["server"] == "granian":
         return
     if plan["method"] in ("hup", "ttin"):
         if config.gunicorn_preload(words, cwd, env, _master_read(pid)):
@@ -414,7 +426,7 @@ def _signal(plan, ident, signum):
 def trigger(plan):
     """The one step that starts the reload: a signal, or a touch for a uWSGI chain. (ttin: the
     first of its TTINs; wait_gunicorn_ttin sends the others.)"""
-    if plan["server"] == "uvicorn":
+    if plan["server"] in ("uvicorn", "granian"):
         return _signal(plan, plan["master"], signal.SIGHUP)
     if plan["method"] == "ttin":
         sent = _signal(plan, plan["master"], signal.SIGTTIN)
@@ -799,8 +811,55 @@ WAITERS = {"hup": wait_gunicorn, "usr2": wait_gunicorn_usr2, "ttin": wait_gunico
            "fifo": wait_uwsgi, "full": wait_uwsgi_full, "workers": wait_uwsgi_full}
 
 
+def wait_granian(plan, watcher, started, clock, sleep):
+    """Granian replaces its workers one at a time: a new worker-N, then the old one is stopped a
+    fixed respawn interval later. Ends once no old worker is left, as many new ones run and each
+    logged "Started worker-N" (written once it has loaded the app). A worker that exits unbidden,
+    or Granian's crash loop, fails it; an old worker stopped before its successor had started is
+    reported, since requests waited meanwhile: the respawn interval is shorter than the app's start."""
+    master = plan["master"]
+    old = set(plan["old_children"])
+    expected = plan["expected_workers"] or len(old)
+    respawn = GranianRespawn()
+    deadline = started + plan["timeout"]
+    ack_deadline = started + min(UVICORN_ACK_SECONDS, plan["timeout"])
+    while True:
+        respawn.feed(watcher.poll())
+        if respawn.failures or not procs.is_alive(master):
+            _fail("Granian (master PID %d) lost a worker during the reload%s:\n%s"
+                  % (master[0], "" if procs.is_alive(master) else " and stopped; the site is down",
+                     "\n".join(_tail(watcher)[-10:])), plan, watcher, started, clock,
+                  running=procs.is_alive(master))
+        try:
+            current = set(procs.workers(master[0], "granian"))
+        except procs.ProcessGone:
+            current = set()
+        new = current - old
+        if not current & old and len(current) >= expected and new <= respawn.started_pids:
+            facts = _facts(plan, watcher, started, clock)
+            facts.update(old_pids=sorted(old), new_pids=sorted(current), stopped_early=respawn.stopped_early,
+                         ended_by="%d new workers started, one at a time" % len(current))
+            if respawn.stopped_early:
+                facts["warnings"] = [
+                    "Granian stopped old worker %s before its successor had loaded the app: requests waited "
+                    "meanwhile. Its respawn interval is shorter than the app takes to start; set "
+                    "--respawn-interval longer" % ", ".join("worker-%d" % idx for idx in respawn.stopped_early)]
+            return facts
+        now = clock()
+        if not respawn.acknowledged and now >= ack_deadline:
+            _fail("Granian (master PID %d) did not log that it respawns its workers within %.0fs of the SIGHUP: "
+                  "is it Granian 2 or later, logging at level info?" % (master[0], ack_deadline - started),
+                  plan, watcher, started, clock)
+        if now >= deadline:
+            _fail("Granian did not finish replacing its workers within %ss: old workers still running %s, new "
+                  "workers %s (expected %d), of which started %s" % (
+                      plan["timeout"], sorted(current & old), sorted(new), expected,
+                      sorted(new & respawn.started_pids)), plan, watcher, started, clock)
+        sleep(POLL_SECONDS)
+
+
 def _waiter(plan):
-    return wait_uvicorn if plan["server"] == "uvicorn" else WAITERS[plan["method"]]
+    return {"uvicorn": wait_uvicorn, "granian": wait_granian}.get(plan["server"]) or WAITERS[plan["method"]]
 
 
 def reload_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):
@@ -846,7 +905,7 @@ def server_status(params):
 
 # SIGTERM means "reload brutally" to uWSGI 2.0 without die-on-term; SIGQUIT stops it either way,
 # and gracefully with the role's config (its hook-master-start), where SIGINT stays brutal.
-STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGQUIT, "uvicorn": signal.SIGTERM}
+STOP_SIGNALS = {"gunicorn": signal.SIGTERM, "uwsgi": signal.SIGQUIT, "uvicorn": signal.SIGTERM, "granian": signal.SIGTERM}
 
 
 def stop_server(params, check_mode=False, clock=time.monotonic, sleep=time.sleep):

@@ -36,6 +36,13 @@ UVICORN_RESTARTING = re.compile(r"Received SIGHUP, restarting processes")
 UVICORN_STARTED = re.compile(r"Started server process \[(\d+)\]")
 UVICORN_ABORTED = re.compile(r"New child process \[\d+\] was not ready in time; keeping worker \[\d+\] "
                              r"and aborting the restart\.|Child process \[\d+\] failed to start, stopping the parent")
+# Granian 2.x (granian/server/common.py): the master's reload, each worker it spawns with its PID,
+# "Started worker-N" written by that worker once it has loaded the app, the old one told to stop.
+GRANIAN_RELOADING = re.compile(r"HUP signal received, gracefully respawning workers")
+GRANIAN_SPAWNING = re.compile(r"Spawning worker-(\d+) with PID: (\d+)")
+GRANIAN_STARTED = re.compile(r"Started worker-(\d+)")
+GRANIAN_STOPPING_OLD = re.compile(r"Stopping old worker-(\d+)")
+GRANIAN_FAILURES = re.compile(r"Unexpected exit from worker-\d+|Worker crash loop detected, exiting")
 GUNICORN_FAILURES = re.compile(
     r"Exception in worker process|Worker failed to boot|Failed to read config file"
     r"|HaltServer|Reason: "
@@ -180,6 +187,40 @@ class UvicornRestart(object):
             found = UVICORN_ABORTED.search(line)
             if found and not self.aborted:
                 self.aborted = found.group(0)
+
+
+class GranianRespawn(object):
+    """What a Granian reload has shown so far, from its log lines. It replaces one worker at a time:
+    a new worker-N, then, a fixed respawn interval later, the old worker-N; only one worker-N is new
+    at a time, so its "Started worker-N" is the PID's that its spawn named."""
+
+    def __init__(self):
+        self.acknowledged = False
+        self.spawned = {}
+        self.started_pids = set()
+        # The workers whose old process was told to stop before the new one had loaded the app.
+        self.stopped_early = []
+        self.failures = []
+
+    def feed(self, lines):
+        for line in lines:
+            if GRANIAN_RELOADING.search(line):
+                self.acknowledged = True
+                continue
+            found = GRANIAN_SPAWNING.search(line)
+            if found:
+                self.spawned[int(found.group(1))] = int(found.group(2))
+                continue
+            found = GRANIAN_STARTED.search(line)
+            if found and int(found.group(1)) in self.spawned:
+                self.started_pids.add(self.spawned[int(found.group(1))])
+                continue
+            found = GRANIAN_STOPPING_OLD.search(line)
+            if found and self.spawned.get(int(found.group(1))) not in self.started_pids:
+                self.stopped_early.append(int(found.group(1)))
+                continue
+            if GRANIAN_FAILURES.search(line):
+                self.failures.append(line)
 
 
 def gunicorn_failures(lines):

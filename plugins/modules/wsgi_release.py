@@ -111,7 +111,7 @@ options:
   server:
     description: With O(state=live), the server to reload.
     type: str
-    choices: [gunicorn, uwsgi, uvicorn]
+    choices: [gunicorn, uwsgi, uvicorn, granian]
   method:
     description: The reload method, as O(graceful.wsgi_deploy.wsgi_reload#module:method) of the reload module.
     type: str
@@ -282,7 +282,7 @@ def main():
             "writable_dirs": {"type": "list", "elements": "str", "default": []},
             "switch": {"type": "bool", "default": False},
             "reload": {"type": "bool", "default": False},
-            "server": {"type": "str", "choices": ["gunicorn", "uwsgi", "uvicorn"]},
+            "server": {"type": "str", "choices": ["gunicorn", "uwsgi", "uvicorn", "granian"]},
             "method": {"type": "str", "choices": ["hup", "usr2", "ttin", "chain", "full", "fifo", "workers"]},
             "pidfile": {"type": "path"},
             "reload_file": {"type": "path"},

@@ -6,10 +6,11 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: wsgi_reload
-short_description: Gracefully reload gunicorn, uWSGI or uvicorn and wait until the reload has really ended
+short_description: Gracefully reload gunicorn, uWSGI, uvicorn or Granian and wait until the reload has really ended
 description:
   - Reads the server's pidfile and refuses, signalling nothing, unless the PID is a live
-    gunicorn, uWSGI or uvicorn master (not a worker, not an unrelated process left behind by a stale pidfile).
+    gunicorn, uWSGI, uvicorn or Granian master (not a worker, not an unrelated process left behind by a stale
+    pidfile).
   - Snapshots the worker PIDs and the log's offset, then triggers the reload by O(method).
   - Waits for the end that the server itself marks, polling every 50 ms. V(hup) has ended when
     every old worker has exited and as many new ones are in their serving loop. V(chain) has ended
@@ -18,16 +19,23 @@ description:
     holds the pidfile. V(full) has ended when the re-executed uWSGI master's new workers have all
     logged that the app is ready, V(workers) when the new workers have. V(fifo) ends as V(chain).
     uvicorn's V(hup) has ended when no old worker is left and each new one has logged C(Started server
-    process) with its PID; uvicorn stops an old worker only once its successor is ready.
+    process) with its PID; uvicorn stops an old worker only once its successor is ready. Granian's
+    V(hup) has ended when no old worker is left and each new one has logged C(Started worker-N), which
+    it writes once it has loaded the app (its PID is the one the master's C(Spawning worker-N) line
+    named). Granian stops each old worker a fixed C(--respawn-interval) after it spawned the new one,
+    ready or not: an old worker stopped before its successor had started is returned in
+    RV(stopped_early), with a warning.
   - Before anything is signalled, refuses a method that the server's own command line and config
     file keep from loading new code. V(hup) with gunicorn's C(preload_app) on; V(chain) without
     uWSGI's C(lazy-apps); V(full) of a pyuwsgi without C(binary-path); a uvicorn without a master
     (C(--workers 1)), or whose C(--app-dir) is relative, so that its new workers would import the
-    release its working directory holds. A config it cannot read is not refused.
+    release its working directory holds; a Granian with one worker. A config it cannot read is not
+    refused.
   - Fails with the log lines that show why when the master dies, when uWSGI workers log that the
     app failed to load (uWSGI still calls such a chain complete), when uWSGI does not react to the
     touch, when uvicorn logs that it gave the restart up (a new worker not ready within its
-    C(--timeout-worker-healthcheck), which keeps the old worker and its old code), or on timeout.
+    C(--timeout-worker-healthcheck), which keeps the old worker and its old code), when a Granian worker
+    exits unbidden (Granian then stops), or on timeout.
   - With O(health_url), once the reload has ended, asks the app at that URL until it answers
     O(health_status) with O(health_text) in its answer, for up to O(health_timeout) seconds, and fails
     saying what it answered otherwise. So the new code is known to answer, in the same call.
@@ -44,11 +52,12 @@ options:
     description: Which server runs the app.
     type: str
     required: true
-    choices: [gunicorn, uwsgi, uvicorn]
+    choices: [gunicorn, uwsgi, uvicorn, granian]
   pidfile:
     description:
-      - The pidfile that names the server's master process. Required for gunicorn and uvicorn
-        (which writes none itself; its starter writes it); uWSGI needs it or O(reload_file).
+      - The pidfile that names the server's master process. Required for gunicorn, uvicorn (which
+        writes none itself; its starter writes it) and Granian (its C(--pid-file)); uWSGI needs it or
+        O(reload_file).
       - Without it, the uWSGI master is the only one running whose command line or ini file
         names O(reload_file).
     type: path
@@ -60,7 +69,7 @@ options:
   log_file:
     description:
       - The server's log. For gunicorn it is read for the report only.
-      - For uWSGI and uvicorn it is how the end of the reload is seen; when omitted, the file behind the
+      - For uWSGI, uvicorn and Granian it is how the end of the reload is seen; when omitted, the file behind the
         master's standard error is used, and the module fails before touching anything if there is none.
     type: path
   method:
@@ -89,6 +98,9 @@ options:
         complete and new connections wait; a pyuwsgi in a virtualenv needs C(binary-path).
       - V(hup) is uvicorn's one method (uvicorn 0.51 and later, C(--workers) 2 or more). It keeps the
         master and its interpreter and replaces one worker at a time; no request waits for the import.
+      - V(hup) is Granian's one method too (C(--workers) 2 or more): one worker at a time, the old one
+        stopped C(--respawn-interval) seconds after the new one was spawned. With an interval longer
+        than the app takes to start, no request waits for the import.
     type: str
     choices: [hup, usr2, ttin, chain, full, fifo, workers]
   fifo_file:
@@ -212,6 +224,13 @@ old_master_pid:
 old_pids:
   description: Worker PIDs before the reload.
   returned: state=reloaded
+  type: list
+  elements: int
+stopped_early:
+  description:
+    - Granian only. The numbers of the workers whose old process Granian stopped before the new one had
+      loaded the app; requests waited meanwhile. Empty when its C(--respawn-interval) covered the start.
+  returned: state=reloaded, server=granian
   type: list
   elements: int
 new_pids:

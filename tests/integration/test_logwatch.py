@@ -1,8 +1,8 @@
 """The log follower and the uWSGI chain reader, on log files written by the test."""
 import os
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (LogWatcher, UvicornRestart,
-                                                                                   UwsgiChain, UwsgiFull, gunicorn_failures)
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.server_log import (
+    GranianRespawn, LogWatcher, UvicornRestart, UwsgiChain, UwsgiFull, gunicorn_failures)
 
 CHAIN = """\
 Fri Nov 27 10:57:16 2026 - *** /srv/a/run/reload.touch has been touched... chain reload !!! ***
@@ -120,3 +120,31 @@ def test_uvicorn_restart_lines_name_each_new_worker_and_the_give_up():
     restart.feed(lines[9:])
     assert restart.aborted == ("New child process [9120] was not ready in time; keeping worker [8944] "
                                "and aborting the restart.")
+
+
+# Granian 2.8.9 with --workers 2: a SIGHUP with a respawn interval longer than the app's start, then
+# one where worker-2's old process was stopped before the new one started, and a worker lost.
+GRANIAN = """\
+[INFO] HUP signal received, gracefully respawning workers..
+[INFO] Respawning worker-1
+[INFO] Spawning worker-1 with PID: 29032
+[INFO] Started worker-1
+[INFO] Stopping old worker-1
+[INFO] Stopped old worker-1
+[INFO] Respawning worker-2
+[INFO] Spawning worker-2 with PID: 29037
+[INFO] Stopping old worker-2
+[INFO] Started worker-2
+[ERROR] Unexpected exit from worker-1
+"""
+
+
+def test_granian_lines_name_each_new_workers_pid_by_its_number():
+    lines = GRANIAN.splitlines()
+    respawn = GranianRespawn()
+    respawn.feed(lines[:6])
+    assert respawn.acknowledged and respawn.started_pids == {29032} and not respawn.stopped_early
+    respawn.feed(lines[6:10])
+    assert respawn.started_pids == {29032, 29037} and respawn.stopped_early == [2] and not respawn.failures
+    respawn.feed(lines[10:])
+    assert respawn.failures == ["[ERROR] Unexpected exit from worker-1"]

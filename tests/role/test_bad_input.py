@@ -13,7 +13,7 @@ from helpers import result_of
 # Validate's own decisions are tests/unit/test_inputs.py's: here, once each, that a run refuses
 # before anything changes, through the argument specs, Validate, and Preflight's look at the host.
 CASES = [
-    ({"wsgi_deploy_server": "nginx"}, "value of wsgi_deploy_server must be one of: gunicorn, uwsgi, got: nginx"),
+    ({"wsgi_deploy_server": "nginx"}, "value of wsgi_deploy_server must be one of: gunicorn, uwsgi, uvicorn, granian, got: nginx"),
     ({"wsgi_deploy_workers": 0, "wsgi_deploy_healthcheck_paht": "/up"},
      "wsgi_deploy_workers must be a whole number from 1 to 512, not 0. wsgi_deploy_healthcheck_paht is not a "
      "variable of the role; did you mean wsgi_deploy_healthcheck_path?"),

@@ -55,6 +55,20 @@ def test_the_servers_own_files_in_its_directory_survive_a_sync_that_deletes(depl
         server.stop()
 
 
+def test_a_granian_set_up_by_hand_is_synced_in_place_and_reloaded_one_worker_at_a_time(deploy, tmp_path):
+    server = Server("granian", tmp_path / "by-hand", extra={"respawn-interval": 1}).start()
+    try:
+        app = deploy("granian")
+        old = server.worker_pids()
+        set_version(app, "2")
+        result = result_of(app.run(check=True, **by_hand(server)))
+        assert result["method"] == "hup" and result["reloaded"] is True and result["master_pid"] == server.proc.pid
+        assert result["old_pids"] == old and not set(result["new_pids"]) & set(old)
+        assert server.get("/") == (200, "hello v2")
+    finally:
+        server.stop()
+
+
 def test_a_pidfile_naming_another_apps_master_is_refused_and_that_master_not_signalled(deploy, tmp_path):
     ours = Server("gunicorn", tmp_path / "ours").start()
     other = Server("gunicorn", tmp_path / "other").start()

@@ -147,6 +147,9 @@ CASES = [
      "wsgi_deploy_reload_method must be one of hup for uvicorn"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "uvicorn"},
      "set wsgi_deploy_pidfile to the absolute path of the file its starter writes it to"),
+    ({"wsgi_deploy_server": "granian"}, "wsgi_deploy_server granian needs wsgi_deploy_manage_server false"),
+    ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "granian"},
+     "set wsgi_deploy_pidfile to the absolute path of its --pid-file"),
 ]
 
 
@@ -174,6 +177,8 @@ GOOD = [
      "wsgi_deploy_reload_file": "/srv/a/reload"},
     {"wsgi_deploy_server": "uvicorn", "wsgi_deploy_workers": 2},
     {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "uvicorn",
+     "wsgi_deploy_pidfile": "/srv/a/pid"},
+    {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "granian",
      "wsgi_deploy_pidfile": "/srv/a/pid"},
 ]
 
@@ -227,7 +232,7 @@ def test_a_controller_without_rsync_is_told_so(src, monkeypatch, tmp_path):
 
 # What the argument specs refuse before Validate runs: Ansible's own validator, as the role runs it.
 SPEC_CASES = [
-    ({"wsgi_deploy_server": "nginx"}, "value of wsgi_deploy_server must be one of: gunicorn, uwsgi, uvicorn, got: nginx"),
+    ({"wsgi_deploy_server": "nginx"}, "value of wsgi_deploy_server must be one of: gunicorn, uwsgi, uvicorn, granian, got: nginx"),
     ({"wsgi_deploy_workers": "two"}, "wsgi_deploy_workers"),
     ({"wsgi_deploy_threads": "2.5"}, "wsgi_deploy_threads"),
     ({"wsgi_deploy_delete": "yes"}, "value of wsgi_deploy_delete must be one of: auto, always, never, got: yes"),
