@@ -23,7 +23,7 @@ description:
     V(hup) has ended when no old worker is left and each new one has logged C(Started worker-N), which
     it writes once it has loaded the app (its PID is the one the master's C(Spawning worker-N) line
     named). Granian stops each old worker a fixed C(--respawn-interval) after it spawned the new one,
-    ready or not: an old worker stopped before its successor had started is returned in
+    ready or not; an old worker stopped before its successor had started is returned in
     RV(stopped_early), with a warning.
   - Before anything is signalled, refuses a method that the server's own command line and config
     file keep from loading new code. V(hup) with gunicorn's C(preload_app) on; V(chain) without
@@ -98,7 +98,7 @@ options:
         complete and new connections wait; a pyuwsgi in a virtualenv needs C(binary-path).
       - V(hup) is uvicorn's one method (uvicorn 0.51 and later, C(--workers) 2 or more). It keeps the
         master and its interpreter and replaces one worker at a time; no request waits for the import.
-      - V(hup) is Granian's one method too (C(--workers) 2 or more): one worker at a time, the old one
+      - V(hup) is Granian's one method too (C(--workers) 2 or more), one worker at a time, the old one
         stopped C(--respawn-interval) seconds after the new one was spawned. With an interval longer
         than the app takes to start, no request waits for the import.
     type: str
