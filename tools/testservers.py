@@ -198,7 +198,11 @@ class Server(object):
 
     def _loaded(self, workers):
         """Every lazy-apps uWSGI worker has logged its app ready: a reload signalled while one
-        is still loading waits out the whole worker-reload-mercy in uWSGI 2.0.30."""
+        is still loading waits out the whole worker-reload-mercy in uWSGI 2.0.30. Every Granian
+        worker has logged that it started: its line names no PID, and one written late would pass
+        for its successor's."""
+        if self.kind == "granian":
+            return self.log_tail(400).count("Started worker-") >= self.workers
         if (self.kind != "uwsgi" or self.extra.get("lazy-apps", "true") is None
                 or not os.path.exists(self.log_file)):
             return True
