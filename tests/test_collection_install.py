@@ -40,9 +40,7 @@ def user(tmp_path_factory):
            if not key.startswith(("ANSIBLE_", "VIRTUAL_ENV", "PYTEST", "MOLECULE_"))}
     env.update(PATH=bin_dir + os.pathsep + "/usr/sbin:/usr/bin:/sbin:/bin", HOME=str(home),
                ANSIBLE_NOCOLOR="1")
-    # Without byte-compiling the package's 40,000 files up front (26 s here, against 7 s): Python
-    # compiles what it imports as it imports it, as it does for any install that cannot write there.
-    _run([os.path.join(bin_dir, "pip"), "install", "-q", "--no-compile", "ansible==%s" % _pinned("ansible")], home, env)
+    _run([os.path.join(bin_dir, "pip"), "install", "-q", "ansible==%s" % _pinned("ansible")], home, env)
     return {"home": home, "clone": clone, "bin": bin_dir, "env": env}
 
 
