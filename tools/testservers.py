@@ -282,13 +282,17 @@ class ServingTimeline(threading.Thread):
         # Granian: each worker number's PID now and the one before it.
         self.numbered, self.before = {}, {}
         self.log = open(server.log_file)
+        self._partial = ""
         self._read()
         self.old = self.workers()
         self.serving = []
         self._halt = threading.Event()
 
     def _read(self):
-        for line in self.log.readlines():
+        # A line the server is still writing is kept until its end: read in halves, neither matches.
+        lines = (self._partial + self.log.read()).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
             if self.kind != "granian":
                 for pattern, found in zip(self.marks, (self.ready, self.retired)):
                     match = pattern.search(line)
@@ -314,4 +318,6 @@ class ServingTimeline(threading.Thread):
     def stop(self):
         self._halt.set()
         self.join(5)
+        # What the server wrote during the last tick: the reload may end within it.
+        self._read()
         self.log.close()
