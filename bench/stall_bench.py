@@ -7,7 +7,11 @@ latency, and the failed ones. Beside them in the same run, the anchor: the serve
 signal (SIGHUP to the master, as a user's `kill -HUP` or `systemctl reload` sends it), whose end
 the same observer as the reload figures' notes. Ratios are to that anchor. No test asserts these.
 
-    .venv/bin/python bench/stall_bench.py [--reloads 2] [--only gunicorn]
+    .venv/bin/python bench/stall_bench.py [--reloads 2] [--only gunicorn] [--tcp-migrate-req 1]
+
+--tcp-migrate-req sets net.ipv4.tcp_migrate_req for the run (as root; the old value is put back):
+with 1 the kernel hands the connections queued on a closing SO_REUSEPORT listener (each Granian
+worker has its own) to another listener instead of resetting them.
 """
 import argparse
 import json
@@ -38,6 +42,18 @@ ANCHOR_END = {"gunicorn": "hup", "uwsgi": "full", "uvicorn": "hup", "granian": "
 # A request is counted once the reload is over and the new workers have served for this long.
 SETTLE_SECONDS = 0.5
 OUT = os.path.join(ROOT, "bench", "results", "stall.json")
+
+
+MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req"
+
+
+def _sysctl(path, value):
+    """Set a sysctl; returns the value it had."""
+    with open(path) as handle:
+        before = handle.read().strip()
+    with open(path, "w") as handle:
+        handle.write(value)
+    return before
 
 
 def _percentile(ordered, fraction):
@@ -130,8 +146,16 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--only", choices=sorted(METHODS), help="one server only")
     parser.add_argument("--out", default=OUT)
+    parser.add_argument("--tcp-migrate-req", choices=("0", "1"), help="net.ipv4.tcp_migrate_req for the run")
     args = parser.parse_args()
-    rows = run(args.reloads, args.clients, args.workers, (args.only,) if args.only else tuple(METHODS))
+    before = _sysctl(MIGRATE_REQ, args.tcp_migrate_req) if args.tcp_migrate_req else None
+    try:
+        rows = run(args.reloads, args.clients, args.workers, (args.only,) if args.only else tuple(METHODS))
+    finally:
+        if before is not None:
+            _sysctl(MIGRATE_REQ, before)
+    if args.tcp_migrate_req:
+        print("net.ipv4.tcp_migrate_req = %s during the run" % args.tcp_migrate_req)
     print_table(rows)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as handle:

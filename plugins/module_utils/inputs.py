@@ -289,6 +289,10 @@ def _managed(v):
     elif server == "uvicorn" and worker_class != "gthread":
         found.append("wsgi_deploy_worker_class is for gunicorn: uvicorn serves an ASGI app as it is, and a WSGI "
                      "app with wsgi_deploy_threads threads a worker; leave it out.")
+    elif server == "granian" and worker_class != "gthread":
+        found.append("wsgi_deploy_worker_class is for gunicorn: Granian serves an ASGI app with "
+                     "wsgi_deploy_granian_interface asgi, and a WSGI app with wsgi_deploy_threads threads a worker; "
+                     "leave it out.")
     elif not _full(_DOTTED, worker_class):
         found.append("wsgi_deploy_worker_class must be a gunicorn worker class, such as gthread, sync, asgi or "
                      "uvicorn_worker.UvicornWorker; got %s." % shown(worker_class))
@@ -310,16 +314,17 @@ def _managed(v):
     if server in server_settings.MANAGED:
         found += server_settings.problems(v["wsgi_deploy_server_settings"], server)
     elif v["wsgi_deploy_server_settings"]:
-        found.append("wsgi_deploy_server_settings is for gunicorn and uWSGI: the role sets uvicorn's command line "
-                     "from its own variables (bind, workers, max request seconds, reload timeout).")
-    if server == "granian":
-        found.append("wsgi_deploy_server granian needs wsgi_deploy_manage_server false: the role deploys to and "
-                     "reloads a Granian you run yourself (its --pid-file, its log, --workers 2 or more); it manages "
-                     "gunicorn, uWSGI and uvicorn.")
+        found.append("wsgi_deploy_server_settings is for gunicorn and uWSGI: the role sets %s's command line "
+                     "from its own variables (bind, workers, threads, max request seconds, reload timeout)."
+                     % ("Granian" if server == "granian" else server))
     # uvicorn with one worker has no master: a SIGHUP does not replace the process that serves.
     if server == "uvicorn" and whole(v["wsgi_deploy_workers"]) == 1:
         found.append("wsgi_deploy_workers must be 2 or more with uvicorn: with 1 it runs without a master, and no "
                      "reload can replace the one process that serves without a moment when nothing does.")
+    # Granian stops its one worker a respawn interval after spawning the next, ready or not.
+    if server == "granian" and whole(v["wsgi_deploy_workers"]) == 1:
+        found.append("wsgi_deploy_workers must be 2 or more with Granian: its reload replaces one worker at a "
+                     "time, and with 1 nothing serves while the new one loads the app.")
     return found
 
 

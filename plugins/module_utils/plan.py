@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 
@@ -31,20 +32,28 @@ METHODS = {
     # module anew, so a new virtualenv and a new module need no new master; its command line does
     # (a changed unit, a restart).
     "uvicorn": {"default": "hup", "by_hand": "hup", "new_master": "hup", "all": ["hup"]},
-    # Granian, set up by hand (the role does not manage it yet): its one reload.
+    # Granian's one reload. Its new workers are forked from the master and import the role's module
+    # anew; a new virtualenv (its own package, its Python) needs a new master: a restart.
     "granian": {"default": "hup", "by_hand": "hup", "new_master": "hup", "all": ["hup"]},
 }
 
-# Each server's config file under the root, and the role's template of it. uvicorn's is the module
-# its workers import: it reads the app's environment, then imports the app through `current`.
+# Each server's config file under the root, and the role's template of it. uvicorn's and Granian's
+# is the module their workers import: it reads the app's environment, then imports the app through
+# `current`. Their setup is otherwise their command line.
 CONFIG_FILES = {
     "gunicorn": ("/etc/gunicorn.conf.py", "gunicorn.conf.py.j2"),
     "uwsgi": ("/etc/uwsgi.ini", "uwsgi.ini.j2"),
-    "uvicorn": ("/etc/python/wsgi_deploy_app.py", "uvicorn_app.py.j2"),
+    "uvicorn": ("/etc/python/wsgi_deploy_app.py", "app_module.py.j2"),
+    "granian": ("/etc/python/wsgi_deploy_app.py", "app_module.py.j2"),
 }
-# uvicorn writes no pidfile and has no daemon mode: this shell, as the app's user, writes its own
-# PID and becomes uvicorn, its output going to the log. (sh: the PID file, the log, then uvicorn.)
-UVICORN_LAUNCH = 'echo $$ > "$1" && log=$2 && shift 2 && exec "$@" >> "$log" 2>&1'
+# uvicorn and Granian have no daemon mode, and uvicorn writes no pidfile: this shell, as the app's
+# user, writes its own PID, reads the start settings the role measured (Granian's respawn interval,
+# when the file is there) and becomes the server, its output going to the log. (sh: the PID file,
+# the log, the settings file, then the server's command.)
+SERVER_LAUNCH = ('echo $$ > "$1" && log=$2 && if [ -r "$3" ]; then set -a && . "$3" && set +a; fi'
+                 ' && shift 3 && exec "$@" >> "$log" 2>&1')
+# Granian stops an old worker this long after it spawned its successor, ready or not (its default).
+GRANIAN_RESPAWN_DEFAULT = 3.5
 
 
 # The role's own files in a release: no source file, shared path or sync may take their place.
@@ -124,6 +133,7 @@ def layout(v):
         "config_file": root + CONFIG_FILES.get(server, ("", ""))[0],
         "config_template": CONFIG_FILES.get(server, ("", ""))[1],
         "unit": "wsgi-%s.service" % v["wsgi_deploy_name"],
+        "unit_template": "launched.service.j2" if server in LAUNCHED else server + ".service.j2",
         # The server's config reads the live release's environment through current; a uWSGI worker
         # imports the module that does (templates/wsgi_deploy_env.py.j2) from etc/python.
         "env_path": root + "/current/" + app_env.FILE_NAME,
@@ -144,6 +154,7 @@ def layout(v):
         "rsync_chmod": RSYNC_CHMOD,
     }
     found["unit_path"] = "/etc/systemd/system/" + found["unit"]
+    found["reloads"] = reloads(v, found["mercy"])
     found["code_dir"] = found["current"] if managed else v["wsgi_deploy_dest"]
     if managed:
         found.update(pidfile=root + "/run/server.pid", log_file=root + "/log/server.log",
@@ -166,9 +177,11 @@ def layout(v):
     # full reload re-execute this command line, and so land in the virtualenv live by then.
     found["server_argv"] = [found["venv"] + "/bin/python", found["venv"] + "/bin/" + server,
                             "--config" if gunicorn else "--ini", found["config_file"]]
-    if server == "uvicorn" and managed:
+    # Read when a launched server starts (SERVER_LAUNCH): what the role measured of the app's start.
+    found["start_settings_file"] = root + "/etc/start-settings.env" if managed and server == "granian" else ""
+    if server in LAUNCHED and managed:
         found["master_path"] = os.path.dirname(found["config_file"])
-        found["server_argv"] = uvicorn_argv(v, found)
+        found["server_argv"] = launched_argv(v, found)
     found["exec_start"] = systemd_exec(found["server_argv"])
     return found
 
@@ -184,23 +197,64 @@ def systemd_exec(argv):
     return " ".join(words)
 
 
-def uvicorn_argv(v, found):
-    """uvicorn's whole setup is its command line: the unit's ExecStart, or the daemon's command. Its
-    new workers run `venv`'s Python (sys.executable, through the link) and import the role's module
-    from etc/python, which imports the app through `current`: a reload loads the live release."""
+def launched_argv(v, found):
+    """uvicorn's and Granian's whole setup is their command line: the unit's ExecStart, or the
+    daemon's command. Their new workers run `venv`'s Python (through the link) and import the role's
+    module from etc/python, which imports the app through `current`: a reload loads the live release."""
+    argv = ["/bin/sh", "-c", SERVER_LAUNCH, "wsgi-deploy-" + v["wsgi_deploy_server"], found["pidfile"],
+            found["log_file"], found["start_settings_file"] or "/dev/null"]
+    argv += LAUNCHED[v["wsgi_deploy_server"]](v, found)
+    # Without systemd nothing waits on it: setsid forks it off into a session of its own.
+    return argv if found["systemd"] else ["/usr/bin/setsid", "--fork"] + argv
+
+
+def _uvicorn_command(v, found):
     host, dummy, port = v["wsgi_deploy_bind"].rpartition(":")
-    argv = ["/bin/sh", "-c", UVICORN_LAUNCH, "wsgi-deploy-uvicorn", found["pidfile"], found["log_file"],
-            found["venv"] + "/bin/python", found["venv"] + "/bin/uvicorn", "wsgi_deploy_app:app",
+    return [found["venv"] + "/bin/python", found["venv"] + "/bin/uvicorn", "wsgi_deploy_app:app",
             "--app-dir", os.path.dirname(found["config_file"]), "--interface", "asgi3",
             "--host", host.strip("[]") or "0.0.0.0", "--port", port, "--workers", str(int(v["wsgi_deploy_workers"])),
             # A request in flight may take this long when its worker is told to go.
             "--timeout-graceful-shutdown", str(found["mercy"]),
             # How long a new worker may take to be ready before uvicorn gives the restart up: as long
             # as the reload may take. The reload fails before that if it takes longer.
-            "--timeout-worker-healthcheck", str(reloads(v, found["mercy"])["chosen"]["timeout"]),
+            "--timeout-worker-healthcheck", str(found["reloads"]["chosen"]["timeout"]),
             "--log-level", "info", "--no-access-log"]
-    # Without systemd nothing waits on it: setsid forks it off into a session of its own.
-    return argv if found["systemd"] else ["/usr/bin/setsid", "--fork"] + argv
+
+
+def _granian_command(v, found):
+    host, dummy, port = v["wsgi_deploy_bind"].rpartition(":")
+    interface = v["wsgi_deploy_granian_interface"]
+    argv = [found["venv"] + "/bin/python", found["venv"] + "/bin/granian", "--interface", interface,
+            "--host", host.strip("[]") or "0.0.0.0", "--port", port, "--workers", str(int(v["wsgi_deploy_workers"])),
+            # A stopping worker that has not finished its requests in flight by then is killed.
+            "--workers-kill-timeout", str(found["mercy"]),
+            # The reload's lines ("Spawning worker-N with PID", "Started worker-N") are at level info.
+            "--log-level", "info"]
+    if interface == "wsgi":
+        argv += ["--blocking-threads", str(int(v["wsgi_deploy_threads"]))]
+    # The app by its path: each worker resolves it when it loads the app, never the master's cwd.
+    return argv + [found["config_file"][:-len(".py")] + ":app"]
+
+
+# The servers the role starts through SERVER_LAUNCH, and their commands.
+LAUNCHED = {"uvicorn": _uvicorn_command, "granian": _granian_command}
+
+
+def respawn_interval(import_seconds):
+    """Granian's respawn interval for an app whose import check took import_seconds: an old worker
+    is stopped this long after its successor was spawned, so the successor must have loaded the app
+    by then, with room for a slower start under load. Never below Granian's own default."""
+    if import_seconds is None:
+        return GRANIAN_RESPAWN_DEFAULT
+    return max(GRANIAN_RESPAWN_DEFAULT, math.ceil(float(import_seconds) * 1.5 + 2))
+
+
+def start_settings(import_seconds):
+    """The file SERVER_LAUNCH reads before Granian starts: its respawn interval, from the app's start."""
+    return ("# Written by wsgi-deploy from the app's measured start (%s): read when Granian starts.\n"
+            "GRANIAN_RESPAWN_INTERVAL=%s\n" % (
+                "not measured" if import_seconds is None else "its import took %.1f s" % float(import_seconds),
+                respawn_interval(import_seconds)))
 
 
 def _bind(v):
@@ -268,7 +322,6 @@ def plan(v, hostname="localhost", play_hosts=(), check_mode=False, read_source=T
     # A restart refuses connections: it is drained first unless never; a graceful reload only with always.
     found["drain_before_restart"] = found["balanced"] and v["wsgi_deploy_drain"] != "never"
     found["drain_before_reload"] = found["balanced"] and v["wsgi_deploy_drain"] == "always"
-    found["reloads"] = reloads(v, found["mercy"])
     if read_source:
         found.update(_from_source(v, found, hostname, play_hosts))
     return found
@@ -429,8 +482,11 @@ def after_preflight(v, found, host, now, check_mode=False):
     writes = [path for path in files if path not in (now.get("files_matching") or [])]
     unit_changed = found["unit_path"] in writes
     config_changed = any(path != found["unit_path"] for path in writes)
+    # Granian forks its new workers from its master, which keeps the packages it imported: a new
+    # virtualenv (Granian's own version among them) needs a new master, which only a restart gives.
+    restart = running and (unit_changed or (v["wsgi_deploy_server"] == "granian" and decided["venv_changed"]))
     decided.update(writes=writes, unit_changed=unit_changed, config_changed=config_changed,
-                   starts=managed and (not running or unit_changed), restart=running and unit_changed,
+                   starts=managed and (not running or restart), restart=restart,
                    drain_before_restart=found["drain_before_restart"] and running)
     # A first deploy (nothing answered here before) whose start fails stops the server it started.
     decided["first_deploy"] = decided["starts"] and not running and not live.get("release")
@@ -441,16 +497,16 @@ def after_preflight(v, found, host, now, check_mode=False):
     runs_commands = new_release and bool(found["release_commands"])
     hooks = v["wsgi_deploy_before_reload_tasks"] or v["wsgi_deploy_before_live_tasks"] or v["wsgi_deploy_before_switch_tasks"]
     switches = new_release or decided["venv_changed"]
-    at_golive = bool(switches and running and not unit_changed and not hooks and not runs_commands)
+    at_golive = bool(switches and running and not restart and not hooks and not runs_commands)
     decided.update(runs_commands=runs_commands, switch_at_golive=at_golive, switch_in_release=bool(switches and not at_golive))
     # Whether the running server must load new code (what the sync or pip changed is added where
     # they ran), and whether that needs a new master: a new virtualenv is seen only by a new
     # interpreter, uWSGI reads its ini only when its master starts, and gunicorn's ttin adds
     # workers to a master that does not read its config again.
     decided["code_changes"] = bool(new_release or unvouched or decided["venv_changed"] or config_changed)
-    # (uvicorn's new workers import the role's module anew.)
+    # (uvicorn's and Granian's new workers import the role's module anew.)
     rereads_config = (v["wsgi_deploy_server"] == "gunicorn" and found["reloads"]["chosen"]["method"] != "ttin"
-                      or v["wsgi_deploy_server"] == "uvicorn")
+                      or v["wsgi_deploy_server"] in LAUNCHED)
     decided["new_master"] = bool(decided["venv_changed"] or (managed and unvouched)
                                  or (config_changed and not rereads_config))
     # Hooks read these (README "Hooks"), with the phase they run in.

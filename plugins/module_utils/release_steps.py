@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import time
 
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases, server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
@@ -113,7 +114,8 @@ def run_commands(params, check_mode):
 
 def complete(params, check_mode, **failed):
     """Complete the synced release if asked (release_key), check its app, run its release commands,
-    hand its writable directories back. Returns whether it completed (built) the release."""
+    hand its writable directories back. Returns whether it completed (built) the release, and how
+    long the app's import took (import_seconds): how long a new worker takes to load it."""
     problem = check_names(params)
     if problem:
         raise StepFailed(problem, **failed)
@@ -130,11 +132,14 @@ def complete(params, check_mode, **failed):
                                    user and (user.pw_uid, user.pw_gid))
         except releases.ReleaseError as exc:
             raise StepFailed(exc.msg, **failed)
+    found = {"built": built}
     if check_mode:
-        return built
+        return found
     if params["import_check"]:
+        began = time.monotonic()
         run_as_app(params, params["import_check"], params["import_check_cwd"] or "/", CHECK_SECONDS,
                    "the new release's app failed its check", **failed)
+        found["import_seconds"] = round(time.monotonic() - began, 3)
     if params["release_commands"] and params["release"]:
         cwd = os.path.join(params["root"], "releases", params["release"])
         for argv in params["release_commands"]:
@@ -144,7 +149,7 @@ def complete(params, check_mode, **failed):
             releases.seal(params["root"], params["release"], params["writable_dirs"], app_user(params, **failed).pw_gid)
         except releases.ReleaseError as exc:
             raise StepFailed(exc.msg, **failed)
-    return built
+    return found
 
 
 def switch(params, check_mode, **failed):
@@ -214,13 +219,14 @@ def release_state(params, check_mode, warn):
         raise StepFailed("keep_releases must be at least 1, so that the live release stays; got %d"
                          % params["keep_releases"])
     if state in ("present", "current"):
-        built = _step("release", complete, params, check_mode)
-        switched = _step("switch", switch, params, check_mode) if state == "current" else []
-        return {"changed": built or bool(switched), "built": built, "switched": switched}
+        facts = _step("release", complete, params, check_mode)
+        facts["switched"] = _step("switch", switch, params, check_mode) if state == "current" else []
+        facts["changed"] = facts["built"] or bool(facts["switched"])
+        return facts
     facts = {}
     if params["switch"]:
         # A failure before the switch reloads nothing, and says so: the caller removes the release.
-        facts["built"] = _step("release", complete, params, check_mode, before_switch=True, switched=[])
+        facts.update(_step("release", complete, params, check_mode, before_switch=True, switched=[]))
         facts["switched"] = _step("switch", switch, params, check_mode, before_switch=True, switched=[])
     live = go_live(params, check_mode, facts, warn)
     live["changed"] = live["changed"] or facts.get("built", False) or bool(facts.get("switched"))

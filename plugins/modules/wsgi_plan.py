@@ -103,6 +103,12 @@ config_file:
   returned: success
   type: str
   sample: /srv/shop/etc/gunicorn.conf.py
+start_settings_file:
+  description: The file the role's launcher reads just before a managed Granian starts (its respawn interval, from
+    the app's measured start); empty for the other servers.
+  returned: success
+  type: str
+  sample: /srv/shop/etc/start-settings.env
 lock:
   description: The deploy lock, beside the app (never inside what the sync sends).
   returned: success
@@ -148,7 +154,8 @@ writes:
   type: list
   elements: str
 starts:
-  description: Whether the deploy starts the server (it does not run) or restarts it (its unit changed).
+  description: Whether the deploy starts the server (it does not run) or restarts it (its unit changed, or Granian's
+    virtualenv, since Granian forks its new workers from its master).
   returned: with O(preflight)
   type: bool
 switch_at_golive:

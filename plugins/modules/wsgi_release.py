@@ -209,6 +209,13 @@ built:
   description: Whether the release O(release) was completed from its C(.partial) copy.
   returned: O(state=present), O(state=current), and O(state=live) with O(switch)
   type: bool
+import_seconds:
+  description:
+    - How long O(import_check) took, in seconds - about as long as a new worker takes to load the app. The role
+      sets Granian's respawn interval from it.
+  returned: when O(import_check) ran and passed
+  type: float
+  sample: 1.42
 switched:
   description:
     - The links that now point elsewhere, C(venv) and C(current), in that order.

@@ -15,7 +15,7 @@ from helpers import APP_USER, deploys
 
 # What the role builds a virtualenv from: a first run that sets any of these builds its own.
 VENV_INPUTS = ("wsgi_deploy_python", "wsgi_deploy_gunicorn_package", "wsgi_deploy_uwsgi_package",
-               "wsgi_deploy_uvicorn_package", "wsgi_deploy_requirements")
+               "wsgi_deploy_uvicorn_package", "wsgi_deploy_granian_package", "wsgi_deploy_requirements")
 
 
 @pytest.fixture(autouse=True)

@@ -147,7 +147,11 @@ CASES = [
      "wsgi_deploy_reload_method must be one of hup for uvicorn"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "uvicorn"},
      "set wsgi_deploy_pidfile to the absolute path of the file its starter writes it to"),
-    ({"wsgi_deploy_server": "granian"}, "wsgi_deploy_server granian needs wsgi_deploy_manage_server false"),
+    ({"wsgi_deploy_server": "granian", "wsgi_deploy_workers": 1}, "wsgi_deploy_workers must be 2 or more with Granian"),
+    ({"wsgi_deploy_server": "granian", "wsgi_deploy_worker_class": "asgi"},
+     "Granian serves an ASGI app with wsgi_deploy_granian_interface asgi"),
+    ({"wsgi_deploy_server": "granian", "wsgi_deploy_server_settings": {"backpressure": 5}},
+     "the role sets Granian's command line"),
     ({"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "granian"},
      "set wsgi_deploy_pidfile to the absolute path of its --pid-file"),
 ]
@@ -180,6 +184,7 @@ GOOD = [
      "wsgi_deploy_pidfile": "/srv/a/pid"},
     {"wsgi_deploy_manage_server": False, "wsgi_deploy_dest": "/srv/a", "wsgi_deploy_server": "granian",
      "wsgi_deploy_pidfile": "/srv/a/pid"},
+    {"wsgi_deploy_server": "granian", "wsgi_deploy_granian_interface": "asgi"},
 ]
 
 

@@ -184,26 +184,72 @@ def test_the_keys_are_those_the_roles_jinja_gave_before(src, given):
 def test_uvicorns_command_line_writes_its_pid_and_log_and_imports_the_roles_module(src):
     found = planned(src, wsgi_deploy_server="uvicorn", wsgi_deploy_bind="0.0.0.0:8001", wsgi_deploy_workers=3)
     argv = found["server_argv"]
-    assert argv[:6] == ["/bin/sh", "-c", plan.UVICORN_LAUNCH, "wsgi-deploy-uvicorn", "/srv/app/run/server.pid",
-                        "/srv/app/log/server.log"]
-    assert argv[6:11] == ["/srv/app/venv/bin/python", "/srv/app/venv/bin/uvicorn", "wsgi_deploy_app:app",
+    assert argv[:7] == ["/bin/sh", "-c", plan.SERVER_LAUNCH, "wsgi-deploy-uvicorn", "/srv/app/run/server.pid",
+                        "/srv/app/log/server.log", "/dev/null"]
+    assert argv[7:12] == ["/srv/app/venv/bin/python", "/srv/app/venv/bin/uvicorn", "wsgi_deploy_app:app",
                           "--app-dir", "/srv/app/etc/python"]
-    options = dict(zip(argv[11::2], argv[12::2]))
+    options = dict(zip(argv[12::2], argv[13::2]))
     assert options["--host"] == "0.0.0.0" and options["--port"] == "8001" and options["--workers"] == "3"
     assert options["--timeout-worker-healthcheck"] == "95" and options["--timeout-graceful-shutdown"] == "35"
     assert found["config_file"] == "/srv/app/etc/python/wsgi_deploy_app.py"
-    assert found["master_path"] == "/srv/app/etc/python"
+    assert found["master_path"] == "/srv/app/etc/python" and found["unit_template"] == "launched.service.j2"
+    assert found["start_settings_file"] == ""
     # systemd sees one $ where the shell must: each is doubled, and the script is one quoted word.
-    assert found["exec_start"].startswith('/bin/sh -c "echo $$$$ > \\"$$1\\" && log=$$2 && shift 2 && exec ')
+    assert found["exec_start"].startswith('/bin/sh -c "echo $$$$ > \\"$$1\\" && log=$$2 && if [ -r ')
     # Without systemd nothing waits on it: setsid forks it into a session of its own.
     daemon = planned(src, wsgi_deploy_server="uvicorn", wsgi_deploy_bind="0.0.0.0:8001", wsgi_deploy_workers=3,
                      wsgi_deploy_service_manager="none")["server_argv"]
     assert daemon[:2] == ["/usr/bin/setsid", "--fork"] and daemon[2:] == argv
 
 
-def test_a_launch_script_run_by_sh_writes_the_pid_of_what_it_becomes(tmp_path):
-    pidfile, log = tmp_path / "pid", tmp_path / "log"
-    done = subprocess.run(["/bin/sh", "-c", plan.UVICORN_LAUNCH, "name", str(pidfile), str(log),
-                           "/bin/sh", "-c", "echo out $$; echo err >&2"], capture_output=True, text=True)
+@pytest.mark.parametrize("interface, threads", [("wsgi", ["--blocking-threads", "4"]), ("asgi", [])])
+def test_granians_command_line_reads_its_start_settings_and_names_the_roles_module_by_path(src, interface, threads):
+    found = planned(src, wsgi_deploy_server="granian", wsgi_deploy_bind="[::]:8002", wsgi_deploy_threads=4,
+                    wsgi_deploy_granian_interface=interface)
+    argv = found["server_argv"]
+    assert argv[:7] == ["/bin/sh", "-c", plan.SERVER_LAUNCH, "wsgi-deploy-granian", "/srv/app/run/server.pid",
+                        "/srv/app/log/server.log", "/srv/app/etc/start-settings.env"]
+    assert argv[7:11] == ["/srv/app/venv/bin/python", "/srv/app/venv/bin/granian", "--interface", interface]
+    assert argv[-1] == "/srv/app/etc/python/wsgi_deploy_app:app" and found["master_path"] == "/srv/app/etc/python"
+    assert argv[11:-1] == ["--host", "::", "--port", "8002", "--workers", "2", "--workers-kill-timeout", "35",
+                           "--log-level", "info"] + threads
+    assert found["config_template"] == "app_module.py.j2" and found["unit_template"] == "launched.service.j2"
+
+
+@pytest.mark.parametrize("seconds, interval", [(None, 3.5), (0.2, 3.5), (1.0, 4), (5.0, 10), (5.01, 10), (30, 47)])
+def test_granians_respawn_interval_outlasts_the_measured_import(seconds, interval):
+    assert plan.respawn_interval(seconds) == interval
+    assert plan.start_settings(seconds).endswith("\nGRANIAN_RESPAWN_INTERVAL=%s\n" % interval)
+
+
+def test_a_new_virtualenv_restarts_granian_whose_workers_are_forked_from_its_master(src):
+    found = planned(src, wsgi_deploy_server="granian")
+    host = {"user": "root", "stamp": "20261207T000000Z", "status": {"running": True, "master_pid": 7}}
+    live = {"release_key": "other", "release": "20261206T000000Z", "venv": found["venv_key"]}
+    files = [found["config_file"], found["unit_path"]]
+    same_venv = plan.after_preflight(defaults({"wsgi_deploy_server": "granian"}), found, host,
+                                     {"live": live, "vouched": True, "files_matching": files})
+    assert not same_venv["restart"] and same_venv["switch_at_golive"] and not same_venv["new_master"]
+    new_venv = plan.after_preflight(defaults({"wsgi_deploy_server": "granian"}), found, host,
+                                    {"live": dict(live, venv="0ld"), "vouched": True, "files_matching": files})
+    assert new_venv["restart"] and new_venv["starts"] and new_venv["switch_in_release"]
+    # uvicorn spawns each new worker with `venv`'s Python: its reload takes a new virtualenv.
+    uvicorn = planned(src, wsgi_deploy_server="uvicorn")
+    kept = plan.after_preflight(defaults({"wsgi_deploy_server": "uvicorn"}), uvicorn, host,
+                                {"live": dict(live, venv="0ld"), "vouched": True,
+                                 "files_matching": [uvicorn["config_file"], uvicorn["unit_path"]]})
+    assert not kept["restart"] and kept["switch_at_golive"]
+
+
+def test_a_launch_script_run_by_sh_writes_the_pid_of_what_it_becomes_with_its_start_settings(tmp_path):
+    pidfile, log, settings = tmp_path / "pid", tmp_path / "log", tmp_path / "start.env"
+    settings.write_text(plan.start_settings(5.0))
+    done = subprocess.run(["/bin/sh", "-c", plan.SERVER_LAUNCH, "name", str(pidfile), str(log), str(settings),
+                           "/bin/sh", "-c", "echo out $$ $GRANIAN_RESPAWN_INTERVAL; echo err >&2"],
+                          capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == ""
-    assert log.read_text() == "out %s\nerr\n" % pidfile.read_text().strip()
+    assert log.read_text() == "out %s 10\nerr\n" % pidfile.read_text().strip()
+    # Without the file (a server that has none), the server's own default holds.
+    done = subprocess.run(["/bin/sh", "-c", plan.SERVER_LAUNCH, "name", str(pidfile), str(log), "/dev/null",
+                           "/bin/sh", "-c", "echo again ${GRANIAN_RESPAWN_INTERVAL:-unset}"])
+    assert done.returncode == 0 and log.read_text().endswith("again unset\n")

@@ -36,3 +36,20 @@ def test_readme_variables_section_is_generated_from_the_specs():
                             "--check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
 
+
+
+def test_every_modules_documentation_is_yaml_with_every_option_described():
+    # ansible-doc and validate-modules say the same, in minutes; a plain scalar with ": " in it
+    # is the usual break.
+    import ast
+    folder = os.path.join(ROOT, "plugins", "modules")
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(folder, name)) as handle:
+            tree = ast.parse(handle.read())
+        docs = {node.targets[0].id: yaml.safe_load(node.value.value) for node in tree.body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in
+                ("DOCUMENTATION", "EXAMPLES", "RETURN")}
+        assert sorted(docs) == ["DOCUMENTATION", "EXAMPLES", "RETURN"], name
+        assert all(option.get("description") for option in docs["DOCUMENTATION"].get("options", {}).values()), name
