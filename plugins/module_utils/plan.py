@@ -347,6 +347,7 @@ def _from_source(v, layout_found, hostname, play_hosts):
     text = requirements_text(v)
     local = bool(_LOCAL_REQUIREMENT.search(text))
     copied = _EDITABLE_LOCAL.sub("", text)
+    found["requirements_local"] = local
     found["requirements_copied"] = copied if copied != text else ""
     found["requirements_editable"] = copied != text
     # Joined by a backslash and an n, as the role's Jinja joined them before: the keys of the
@@ -457,12 +458,17 @@ def after_preflight(v, found, host, now, check_mode=False):
     decided["prepare"] = managed and (host.get("record") or {}).get("prepared", "") != decided["prepared_digest"]
     decided["layout"] = app_layout(v, found, host["user"]) if decided["prepare"] else {}
 
-    new_release = managed and live.get("release_key") != found["release_key"]
+    venv_changed = managed and live.get("venv") != found["venv_key"]
+    # pip, as the deploying user, reads what it installs from where it runs. Requirements that
+    # install the app's own source are built in a new release, a fresh copy of the source: the live
+    # one holds the shared paths, links into what the app's user writes.
+    new_release = managed and (live.get("release_key") != found["release_key"]
+                               or (venv_changed and bool(found.get("requirements_local"))))
     release_dir = found["releases_dir"] + "/" + host["stamp"]
     decided.update(new_release=new_release, release_dir=release_dir, release_name=host["stamp"],
                    live_release=live.get("release", ""),
                    previous_release=(found["releases_dir"] + "/" + live["release"]) if live.get("release") else "",
-                   venv_changed=managed and live.get("venv") != found["venv_key"], previous_venv=live.get("venv", ""))
+                   venv_changed=venv_changed, previous_venv=live.get("venv", ""))
     # What is live but not vouched for by a record may not be what the server runs (a deploy cut off
     # between its switch, or its in-place sync, and its reload): it is reloaded onto, with a new master.
     unvouched = not now.get("vouched")

@@ -60,19 +60,21 @@ def make_package(app_dir, version):
         handle.write('__version__ = "%s"\n' % version)
 
 
-def test_requirements_that_install_the_apps_own_source_run_inside_the_release(deploy):
+def test_requirements_that_install_the_apps_own_source_run_inside_the_release(deploy, tmp_path):
     app = deploy("gunicorn", reuse_venv=False)
     make_package(app.src, "1.0")
     # The editable form, which the role installs as a copy: the same install in the release as a
     # plain "." (how each form of the line is rewritten is the plan's, tests/unit/test_plan.py).
     add_dependency(app.src, requirement="-e .", module="greeting")
-    app.run(check=True)
+    # A directory the app writes, inside its package.
+    shared = {"wsgi_deploy_shared_dirs": ["src/greeting/uploads"]}
+    app.run(check=True, **shared)
     assert get(app.port) == "hello v1 with greeting 1.0"
     first_venv = venv_of(app)
 
     # The package's code alone changes: the virtualenv holds a copy of it, so a new one is built.
     make_package(app.src, "2.0")
-    result = result_of(app.run(check=True))
+    result = result_of(app.run(check=True, **shared))
     assert get(app.port) == "hello v1 with greeting 2.0"
     assert venv_of(app) != first_venv and result["method"] == "usr2"
     # src/ is not on the server's path: the answers come from the installed copy, which an
@@ -80,4 +82,20 @@ def test_requirements_that_install_the_apps_own_source_run_inside_the_release(de
     assert not os.path.exists(os.path.join(app.root, "current", ".wsgi-deploy-requirements.txt"))
 
     # The same source again: the same virtualenv, nothing to do.
-    assert result_of(app.run(check=True))["changed"] is False
+    assert result_of(app.run(check=True, **shared))["changed"] is False
+
+    # The app's user makes its directory a subpackage, with a link to a file only root may read.
+    secret = tmp_path / "root-only"
+    secret.write_text("root's secret\n")
+    secret.chmod(0o600)
+    uploads = os.path.join(app.root, "shared", "src", "greeting", "uploads")
+    open(os.path.join(uploads, "__init__.py"), "w").close()
+    os.symlink(str(secret), os.path.join(uploads, "leak.py"))
+    # Only the virtualenv changes (the server's pin, written another way): pip installs the app's
+    # source from a new release, a fresh copy, never from the live one, which holds the link.
+    before = live(app)
+    result = result_of(app.run(check=True, wsgi_deploy_gunicorn_package="gunicorn>=27,==27.0.1", **shared))
+    assert result["release"] == live(app) != before and get(app.port) == "hello v1 with greeting 2.0"
+    installed = [os.path.join(folder, name) for folder, dummy, names in os.walk(os.path.join(app.root, "venvs"))
+                 for name in names if name == "leak.py"]
+    assert installed == []

@@ -40,8 +40,23 @@ def test_a_one_line_change_on_a_running_server_is_switched_and_reloaded_by_go_li
 
 
 def test_a_new_virtualenv_needs_a_new_master(src):
-    found, got = decided(src, host=lambda f: seen(f, f["release_key"], "an older venv"))
+    (src / "requirements.txt").write_text("flask==3.1.3\n")
+    found, got = decided(src, host=lambda f: seen(f, f["release_key"], "an older venv"),
+                         wsgi_deploy_requirements="requirements.txt")
     assert not got["new_release"] and got["venv_changed"] and got["new_master"] and got["switch_at_golive"]
+    assert got["requirements_cwd"] == "/srv/app/current"
+
+
+def test_requirements_that_install_the_apps_source_are_built_in_a_new_release_never_in_the_live_one(src):
+    # The live release holds the shared paths, links into what the app's user writes: pip, run as
+    # the deploying user, would copy what they lead to into the virtualenv.
+    given = {"wsgi_deploy_requirements": "requirements.txt"}
+    found, got = decided(src, host=lambda f: seen(f, f["release_key"], "an older venv"), **given)
+    assert found["requirements_local"] and got["venv_changed"] and got["new_release"]
+    assert got["requirements_cwd"] == got["release_dir"] + ".partial"
+    # The same virtualenv: nothing is built, and the live release stays.
+    found, got = decided(src, host=lambda f: seen(f, f["release_key"], f["venv_key"]), **given)
+    assert not got["new_release"] and not got["venv_changed"]
 
 
 @pytest.mark.parametrize("hook", ["wsgi_deploy_before_reload_tasks", "wsgi_deploy_before_live_tasks",
