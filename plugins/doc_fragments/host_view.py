@@ -54,6 +54,12 @@ options:
   fifo_file:
     description: The C(master-fifo) of uWSGI. With O(root), one that is there but is not a FIFO is refused.
     type: path
+  drain_mark:
+    description:
+      - The mark a deploy leaves while its host is drained from the balancer, made as the lock is. Returns
+        C(drain_left), whether a deploy left it. One that the deploying user did not make (not its own directory,
+        or a link) is refused.
+    type: path
   log_file:
     description:
       - The server's log, whose last lines to report, read only as a regular file, never through a

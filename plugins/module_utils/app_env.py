@@ -61,6 +61,35 @@ def parse(text):
     return found
 
 
+# A value's parts, as an error message may quote them: a URL's host, path, user, password and query.
+_PARTS = re.compile(r"[\s:/@?&=#;,'\"<>()\[\]{}]+")
+MASK = "********"
+
+
+def secrets(env):
+    """What is masked in anything printed: each value of 4 characters or more, and each of its parts
+    of 8 or more (an error names a URL's host and path, or its query, not the URL as given).
+    Longest first, so that a part never breaks up a longer value before it is masked whole."""
+    found = set()
+    for value in env.values():
+        value = str(value)
+        if len(value) >= 4:
+            found.add(value)
+        found.update(part for part in _PARTS.split(value) if len(part) >= 8)
+    return sorted(found, key=lambda item: (-len(item), item))
+
+
+def mask(lines, env):
+    """Lines with every secret of env (secrets()) put out of sight."""
+    hidden = secrets(env)
+    masked = []
+    for line in lines:
+        for value in hidden:
+            line = line.replace(value, MASK)
+        masked.append(line)
+    return masked
+
+
 def digest(env, salt):
     """Stands for the values without giving them away: equal for equal mappings and salts."""
     text = render(env).encode("utf-8")

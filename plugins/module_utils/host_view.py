@@ -42,6 +42,7 @@ ARGUMENT_SPEC = {
     "require_rsync": {"type": "bool", "default": False},
     "new_release_name": {"type": "str", "default": ""},
     "app_user": {"type": "str"},
+    "drain_mark": {"type": "path"},
 }
 REQUIRED_IF = SERVER_REQUIRED_IF
 
@@ -133,6 +134,14 @@ def refusals(params, result):
     deployer = result["user"]
     if params["root"]:
         found.extend(_app_file_refusals(params))
+    if params["drain_mark"]:
+        try:
+            result["drain_left"] = releases.mark_left(params["drain_mark"])
+        except releases.ReleaseError as exc:
+            # Taken for a deploy's, it would put back a host that an operator took out of the balancer.
+            found.append("The drain mark %s: a deploy that finds one puts its host back into the balancer. Someone "
+                         "who can write its directory (the app's user, beside a directory set up by hand) may have "
+                         "made it: remove it." % exc)
     if params["unit"] and not systemd_runs():
         found.append("this host does not run systemd (it has no /run/systemd/system), which wsgi_deploy_service_manager "
                      "systemd needs: set wsgi_deploy_service_manager: none to run the server as a daemon.")
@@ -212,6 +221,15 @@ def _app_file_refusals(params):
                          "user (log/ is its own) may have put it there: make it a regular file again." % exc)
         except OSError:
             pass  # unreadable for another reason: the reload says why, if it needs the log
+    touch = params["reload_file"]
+    if touch and params["server"] == "uwsgi":
+        try:
+            app_files.regular_stat(touch)
+        except app_files.UnsafeFile as exc:
+            found.append("The reload's touch file %s: root touches no such file, and uWSGI would not reload. The app's "
+                         "user (run/ is its own) may have put it there: remove it, and the deploy makes it again." % exc)
+        except OSError:
+            pass  # absent: the reload makes it
     fifo = params["fifo_file"]
     if fifo and os.path.lexists(fifo) and not stat.S_ISFIFO(os.lstat(fifo).st_mode):
         found.append("The master FIFO %s is not a FIFO: root writes nothing to it. The app's user (run/ is its own) "

@@ -10,7 +10,7 @@ import os
 import pwd
 import time
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases, server_log
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, health, releases, server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.host_view import check_names
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server
@@ -59,13 +59,10 @@ def _masked(lines, params):
     a command that prints its settings does not put a secret into Ansible's output."""
     root, release = params["root"], params["release"] or releases.live(params["root"])["release"]
     try:
-        values = sorted((value for value in releases.release_env(root, release).values() if len(value) >= 4),
-                        key=len, reverse=True) if release else []
+        env = releases.release_env(root, release) if release else {}
     except releases.ReleaseError:
-        values = []
-    for value in values:
-        lines = [line.replace(value, "********") for line in lines]
-    return lines
+        env = {}
+    return app_env.mask(lines, env)
 
 
 def _masked_log(lines, params):
@@ -179,10 +176,11 @@ def go_live(params, check_mode, switched, warn):
             if params["log_file"]:
                 # The log's end, past the reload's lines: what the app logged as it answered (a traceback).
                 failed["log_lines"] = _masked_log(server_log.tail(params["log_file"], 10), params)
-            if failed.get("content"):
-                # A debug page may print a setting.
-                failed["content"] = failed["health"]["content"] = _masked_log([failed["content"]], params)[0]
-            raise StepFailed(msg, failed_step="health", **failed)
+            # What the app answered (a debug page, an error naming a setting) is quoted masked.
+            failed["health"] = dict(answer, **dict(zip(("content", "problem"), _masked_log(
+                [answer["content"] or "", answer["problem"] or ""], params))))
+            failed["content"] = failed["health"]["content"]
+            raise StepFailed(_masked_log([msg], params)[0], failed_step="health", **failed)
     if not check_mode:
         _record(params, facts, warn)
     facts["unlocked"] = bool(params["lock_path"]) and releases.drop_lock(params["lock_path"], check_mode)

@@ -249,15 +249,15 @@ def record_dest(dest, digest, exclude, check_mode=False):
     return True
 
 
-def _write_atomically(path, data):
+def _write_atomically(path, data, dir_fd=None):
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
     try:
         os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.rename(tmp, path)
+    os.rename(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
 def record(root, digest, venv, files, prepared="", release="", check_mode=False):
@@ -325,13 +325,53 @@ def prune(root, keep, check_mode=False):
     return plan
 
 
-def _read_holder(lock):
+def _read_holder(parent_fd, name):
+    """Who holds the lock `name` in the directory parent_fd: {} when that is not known."""
     try:
-        data = _open_own_file(os.path.join(lock, "owner"), 4096)
+        fd = _own_lock_dir(parent_fd, name)
+    except (OSError, ReleaseError):
+        return {}
+    try:
+        data = _read_own_at(fd, "owner", 4096)
         holder = json.loads(data.decode("utf-8")) if data else {}
-    except (ReleaseError, ValueError):
+    except (OSError, ReleaseError, ValueError):
         holder = {}
+    finally:
+        os.close(fd)
     return holder if isinstance(holder, dict) else {}
+
+
+def _own_lock_dir(parent_fd, name):
+    """The lock directory `name` in parent_fd, opened without following a link, and only if the
+    deploying user owns it: beside a directory set up by hand, its parent may be the app's user's,
+    who could put something else in its place between two calls. Every later step goes through
+    this descriptor, which names the directory that was checked."""
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+    info = os.fstat(fd)
+    if info.st_uid != os.geteuid():
+        os.close(fd)
+        raise ReleaseError("%s is not a directory of the deploying user" % name)
+    return fd
+
+
+def _read_own_at(dir_fd, name, max_bytes):
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_nlink != 1:
+            raise ReleaseError("%s is not a file of the deploying user" % name)
+        return os.read(fd, max_bytes)
+    finally:
+        os.close(fd)
+
+
+def _open_parent(path):
+    """The directory that holds path, and path's name in it."""
+    parent, name = os.path.split(path.rstrip("/"))
+    return os.open(parent or "/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), name
 
 
 def holder_gone(holder, owner, controller_pids):
@@ -352,40 +392,113 @@ def take_lock(lock, owner, controller_pids=(), timeout=0.0, check_mode=False,
     deploy that holds it, and breaking a lock that a gone deploy from this controller left.
 
     mkdir is atomic: of two deploys, one makes the directory and the other learns who holds it.
+    Everything is done relative to the lock's parent directory, and the holder is written into
+    the directory made only once it is opened and checked (_own_lock_dir).
     """
     if check_mode:
         return {"taken": True, "broke": {}}
     deadline = clock() + timeout
     broke = {}
-    while True:
+    try:
+        parent_fd, name = _open_parent(lock)
+    except OSError as exc:
+        return {"taken": False, "holder": {}, "broke": broke, "error": "cannot open the directory of %s: %s"
+                % (lock, exc.strerror)}
+    try:
+        while True:
+            try:
+                os.mkdir(name, 0o755, dir_fd=parent_fd)
+                break
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:
+                    return {"taken": False, "holder": {}, "broke": broke,
+                            "error": "cannot make %s: %s" % (lock, exc.strerror)}
+            holder = _read_holder(parent_fd, name)
+            if holder_gone(holder, owner, controller_pids):
+                _drop_at(parent_fd, name)
+                broke = holder
+                continue
+            if clock() >= deadline:
+                return {"taken": False, "holder": holder, "broke": broke, "error": ""}
+            sleep(LOCK_POLL_SECONDS)
         try:
-            os.mkdir(lock, 0o755)
-            break
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                return {"taken": False, "holder": {}, "broke": broke,
-                        "error": "cannot make %s: %s" % (lock, exc.strerror)}
-        holder = _read_holder(lock)
-        if holder_gone(holder, owner, controller_pids):
-            drop_lock(lock)
-            broke = holder
-            continue
-        if clock() >= deadline:
-            return {"taken": False, "holder": holder, "broke": broke, "error": ""}
-        sleep(LOCK_POLL_SECONDS)
-    _write_atomically(os.path.join(lock, "owner"), (json.dumps(owner, sort_keys=True) + "\n").encode("utf-8"))
+            lock_fd = _own_lock_dir(parent_fd, name)
+        except (OSError, ReleaseError):
+            return {"taken": False, "holder": {}, "broke": broke,
+                    "error": "%s was replaced right after it was made, by a user who can write %s: nothing was "
+                             "written into it, and no deploy runs. Give that directory to the deploying user"
+                             % (lock, os.path.dirname(lock))}
+        try:
+            _write_atomically("owner", (json.dumps(owner, sort_keys=True) + "\n").encode("utf-8"), dir_fd=lock_fd)
+        finally:
+            os.close(lock_fd)
+    finally:
+        os.close(parent_fd)
     return {"taken": True, "broke": broke}
 
 
-def drop_lock(lock, check_mode=False):
-    if not os.path.lexists(lock):
+def mark_left(path):
+    """Whether the mark `path` (a drain mark, made as a lock is) is there, made by the deploying
+    user: a directory of its own, never looked at through a link. ReleaseError when something
+    else stands there: beside a directory set up by hand, the app's user could have made it."""
+    try:
+        parent_fd, name = _open_parent(path)
+    except FileNotFoundError:
         return False
-    if not check_mode:
-        if os.path.isdir(lock) and not os.path.islink(lock):
-            shutil.rmtree(lock)
-        else:
-            os.unlink(lock)
-    return True
+    try:
+        try:
+            fd = _own_lock_dir(parent_fd, name)
+        except FileNotFoundError:
+            return False
+        except (OSError, ReleaseError):
+            raise ReleaseError("%s is not a mark the deploying user made (a directory of its own)" % path)
+        os.close(fd)
+        return True
+    finally:
+        os.close(parent_fd)
+
+
+def drop_lock(lock, check_mode=False):
+    """Remove the lock; whether there was one."""
+    try:
+        parent_fd, name = _open_parent(lock)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            os.lstat(name, dir_fd=parent_fd)
+        except FileNotFoundError:
+            return False
+        if not check_mode:
+            _drop_at(parent_fd, name)
+        return True
+    finally:
+        os.close(parent_fd)
+
+
+def _drop_at(parent_fd, name):
+    """Remove the lock `name` in parent_fd: a directory of the deploying user, emptied of its files
+    through its own descriptor; anything else in its place is only unlinked, never followed."""
+    try:
+        fd = _own_lock_dir(parent_fd, name)
+    except (OSError, ReleaseError):
+        try:
+            os.unlink(name, dir_fd=parent_fd)
+        except IsADirectoryError:
+            raise ReleaseError("%s is a directory the deploying user does not own; it is left alone" % name)
+        return
+    try:
+        for entry in os.listdir(fd):
+            os.unlink(entry, dir_fd=fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=parent_fd)
+    except NotADirectoryError:
+        # Swapped for a link meanwhile: the link goes, the directory it displaced is empty.
+        os.unlink(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        pass
 
 
 def _symlink_atomically(target, path):

@@ -129,6 +129,10 @@ log_tail:
   returned: O(log_file) given
   type: list
   elements: str
+drain_left:
+  description: Whether O(drain_mark) is there, left by a deploy that drained the host from the balancer.
+  returned: O(drain_mark) given
+  type: bool
 stamp:
   description: A name for a release made now, O(new_release_name) or else the server's UTC time to the microsecond.
   returned: always

@@ -1,6 +1,7 @@
 """The releases on the server: what is live, the record of the live deploy, the lock, pruning."""
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -252,3 +253,59 @@ def test_a_check_runs_as_the_given_user_in_a_session_of_its_own_and_is_cut_off_w
     assert "0," not in groups and "[0]" not in groups, "none of root's groups kept"
     code, tail = procs.run_as(["sh", "-c", "echo started; sleep 60 & sleep 60"], nobody, "/", timeout=1)
     assert code is None and tail == ["started"]
+
+
+SWAPPER = r"""
+/* The app's user's side of the race: each time the lock directory appears, exchange it with a link
+   to a directory only root may write, and move what was the lock aside. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/fs.h>
+int main(int argc, char **argv) {
+    char aside[64];
+    for (long n = 0;; n++) {
+        symlink(argv[1], "bait");
+        if (syscall(SYS_renameat2, AT_FDCWD, "lock", AT_FDCWD, "bait", RENAME_EXCHANGE) == 0) {
+            snprintf(aside, sizeof aside, "aside-%ld", n);
+            rename("bait", aside);
+        }
+    }
+}
+"""
+
+
+def test_a_lock_swapped_for_a_link_the_moment_it_is_made_gets_nothing_written_through_it(tmp_path):
+    # Beside a directory set up by hand, the lock's parent may be the app's user's (here nobody's).
+    parent = tmp_path / "apps"
+    parent.mkdir()
+    os.chown(parent, 65534, 65534)
+    root_only = tmp_path / "root-only"
+    root_only.mkdir(mode=0o700)
+    source = tmp_path / "swapper.c"
+    source.write_text(SWAPPER)
+    subprocess.run(["gcc", "-O2", "-o", str(tmp_path / "swapper"), str(source)], check=True)
+    os.chmod(tmp_path, 0o755)
+    swapper = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                str(tmp_path / "swapper"), str(root_only)], cwd=str(parent))
+    lock, refused, taken = str(parent / "lock"), 0, 0
+    try:
+        for attempt in range(20000):
+            result = releases.take_lock(lock, {"controller": "ctl", "pid": 100})
+            if result["taken"]:
+                taken += 1
+            else:
+                assert "was replaced right after it was made, by a user who can write" in result["error"]
+                refused += 1
+            releases.drop_lock(lock)
+            assert os.listdir(root_only) == [], "root wrote through the app's user's link"
+            if refused >= 5:
+                break
+    finally:
+        swapper.kill()
+        swapper.wait()
+    # The race was won by the app's user, again and again, and each time refused; between its wins
+    # the lock was taken as usual.
+    assert refused >= 5 and taken > 0, (refused, taken)

@@ -179,3 +179,39 @@ def test_a_link_that_a_release_command_leaves_in_its_directory_is_refused_before
     assert run.returncode != 0 and "staticfiles/mine.txt, which a release command left" in message
     assert "stopped before the new release went live" in message
     assert os.stat(target).st_uid == app_uid and get(app.port) == "hello v1"
+
+
+PAYMENTS_URL = "https://payments.example/v1/charge?key=%s" % SECRET
+# The app's health check fails with an error that names part of its setting, as requests' error
+# names the host and the path it could not reach: it says so in its answer and in its log.
+FAILING_HEALTH = '''
+
+import os as _os
+import urllib.parse as _parse
+
+
+@app.route("/payments-health")
+def payments_health():
+    url = _parse.urlsplit(_os.environ["PAYMENTS_URL"])
+    problem = "HTTPSConnectionPool(host=%r, port=443): Max retries exceeded with url: %s?%s" % (
+        url.hostname, url.path, url.query)
+    app.logger.error(problem)
+    return problem, 500
+'''
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first deploy", "later deploy"])
+def test_a_failed_go_live_prints_no_value_of_the_environment(deploy, first):
+    app = deploy("gunicorn")
+    env = {"PAYMENTS_URL": PAYMENTS_URL}
+    if not first:
+        app.run(check=True, wsgi_deploy_env=env)
+    with open(os.path.join(app.src, "main.py"), "a") as handle:
+        handle.write(FAILING_HEALTH)
+
+    run = app.run("-vvv", wsgi_deploy_env=env, wsgi_deploy_healthcheck_path="/payments-health")
+
+    assert run.returncode != 0
+    # The failure quotes what the app said, each part of its setting masked.
+    assert "Max retries exceeded with url: /v1/charge?key=********" in everything_printed(run)
+    assert SECRET not in everything_printed(run)

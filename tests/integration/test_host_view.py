@@ -1,0 +1,51 @@
+"""What Preflight refuses on a host, in process (host_view.look): files the app's user can put in
+the deploy's way, each refused before anything changes, with what to do."""
+import os
+import subprocess
+
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import host_view, releases
+
+
+def look(**given):
+    params = {name: spec.get("default") for name, spec in host_view.ARGUMENT_SPEC.items()}
+    params.update(given)
+    return host_view.look(params, main_pid=lambda unit: 0)
+
+
+def as_nobody(*argv, cwd=None):
+    subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + list(argv), check=True, cwd=cwd)
+
+
+def test_a_drain_mark_is_trusted_only_if_a_deploy_made_it(tmp_path):
+    # Beside a directory set up by hand, the parent is the app's user's (here nobody's).
+    parent = tmp_path / "apps"
+    parent.mkdir()
+    os.chown(parent, 65534, 65534)
+    mark = str(parent / ".app.drained")
+    assert look(drain_mark=mark)["drain_left"] is False
+    releases.take_lock(mark, {"controller": "ctl", "pid": 1})
+    seen = look(drain_mark=mark)
+    assert seen["drain_left"] is True and seen["problems"] == []
+    releases.drop_lock(mark)
+    # The app's user makes one, to have its host put back into the balancer by the next deploy.
+    as_nobody("mkdir", ".app.drained", cwd=str(parent))
+    seen = look(drain_mark=mark)
+    assert "drain_left" not in seen
+    assert any("is not a mark the deploying user made" in problem and "remove it" in problem
+               for problem in seen["problems"]), seen["problems"]
+    # Or a link to a directory of root's.
+    os.rmdir(mark)
+    as_nobody("ln", "-s", str(tmp_path), ".app.drained", cwd=str(parent))
+    assert any("is not a mark the deploying user made" in problem for problem in look(drain_mark=mark)["problems"])
+
+
+def test_a_touch_file_swapped_for_a_link_is_refused_before_anything_changes(tmp_path):
+    touch = tmp_path / "reload.touch"
+    touch.symlink_to("/etc/hostname")
+    seen = look(root=str(tmp_path / "srv"), server="uwsgi", reload_file=str(touch))
+    assert any("The reload's touch file %s is a symlink, which is never followed" % touch in problem
+               for problem in seen["problems"]), seen["problems"]
+    touch.unlink()
+    touch.write_text("")
+    seen = look(root=str(tmp_path / "srv"), server="uwsgi", reload_file=str(touch))
+    assert not any("touch file" in problem for problem in seen["problems"]), seen["problems"]
