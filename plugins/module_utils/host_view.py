@@ -20,6 +20,12 @@ from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import prepare as prepare_reload
 
 LOGINLESS_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false")
+# What the role puts into an app's root (plan.layout), and a file system's own: a root holding
+# anything else is not the role's.
+ROOT_NAMES = frozenset(("releases", "venvs", "venv", "current", "etc", "log", "run", "shared", releases.RECORD,
+                        ".deploy.lock", ".drained", "lost+found"))
+# Left by a write cut off halfway (releases._write_atomically, _symlink_atomically).
+ROOT_LEFTOVERS = ("current.", "venv.", releases.RECORD + ".")
 
 # The options of what a deploy looks at; wsgi_release_info and wsgi_lock take them all.
 ARGUMENT_SPEC = {
@@ -134,6 +140,7 @@ def refusals(params, result):
     deployer = result["user"]
     if params["root"]:
         found.extend(_app_file_refusals(params))
+        found.extend(_foreign_root_refusals(params["root"]))
     if params["drain_mark"]:
         try:
             result["drain_left"] = releases.mark_left(params["drain_mark"])
@@ -237,6 +244,23 @@ def _app_file_refusals(params):
     return found
 
 
+def _foreign_root_refusals(root):
+    """A root that exists and holds what the role did not put there (a user's home, another app):
+    Prepare would make it the app's, changing its owner and mode."""
+    try:
+        entries = os.listdir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        return ["wsgi_deploy_root %s cannot be read: %s." % (root, exc.strerror)]
+    foreign = sorted(name for name in entries if name not in ROOT_NAMES and not name.startswith(ROOT_LEFTOVERS))
+    if not foreign:
+        return []
+    shown = ", ".join(foreign[:5]) + (" and %d more" % (len(foreign) - 5) if len(foreign) > 5 else "")
+    return ["wsgi_deploy_root %s already holds what the role did not make (%s): the role would make it the app's "
+            "root, owned by the deploying user, and change its mode. Choose a new or empty directory." % (root, shown)]
+
+
 def _app_user_refusals(name, root):
     """An existing user that the role would damage by making it the app's system user."""
     try:
@@ -249,6 +273,11 @@ def _app_user_refusals(name, root):
     elif entry.pw_shell not in LOGINLESS_SHELLS:
         found.append("wsgi_deploy_user %s is an existing login user (shell %s, home %s): the role would take its "
                      "login away and make %s its home. Choose a user of the app's own." % (name, entry.pw_shell, entry.pw_dir, root))
+    elif os.path.normpath(entry.pw_dir) != os.path.normpath(root):
+        # A service account of the system's (www-data, daemon): other services run as it, and its home is theirs.
+        found.append("wsgi_deploy_user %s is an existing account whose home is %s, not the app's root %s: other "
+                     "services may run as it, and the role would make %s its home. Choose a user of the app's own."
+                     % (name, entry.pw_dir, root, root))
     try:
         group = grp.getgrgid(entry.pw_gid).gr_name
     except KeyError:

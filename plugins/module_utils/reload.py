@@ -145,7 +145,7 @@ def _master_names(pid, path):
     """Whether the master PID is this app's: its command line, its working directory, a config file
     its command line names (read as its own user could) or its environment names path."""
     try:
-        if any(path in word for word in procs.argv(pid)):
+        if any(config.names_path(word, path) for word in procs.argv(pid)):
             return True
     except procs.ProcessGone:
         return False
@@ -156,7 +156,7 @@ def _master_names(pid, path):
     inside = path.rstrip("/") + "/"
     if cwd and (cwd == path.rstrip("/") or cwd.startswith(inside)):
         return True
-    if any(path in value for value in procs.environ(pid).values()):
+    if any(config.names_path(value, path) for value in procs.environ(pid).values()):
         return True
     return config.mentions(words, cwd or "/", path, _master_read(pid))
 
@@ -176,7 +176,7 @@ def locate_uwsgi_master(reload_file):
 def _config_mentions(pid, text):
     """Whether PID's command line, or a config file named on it, mentions text."""
     launch = procs.command_line(pid)
-    return launch is not None and config.mentions(*launch, text=text, read=_master_read(pid))
+    return launch is not None and config.mentions(*launch, path=text, read=_master_read(pid))
 
 
 def _master_read(pid):

@@ -99,14 +99,21 @@ def gunicorn_preload(argv, cwd, environ, read):
 CONFIG_SUFFIXES = (".ini", ".yaml", ".yml", ".xml", ".json", ".py")
 
 
-def mentions(argv, cwd, text, read):
-    """Whether a command line, or a config file named on it, mentions text."""
-    if any(text in word for word in argv):
+def names_path(text, path):
+    """Whether text names path whole, or something inside it: /srv/app in "--chdir=/srv/app" or
+    "/srv/app/main:app", not in "/srv/app-admin" or "/opt/srv/app"."""
+    path = path.rstrip("/") or "/"
+    return re.search(r"(?:^|(?<=[\s=:,;'\"(\[]))" + re.escape(path) + r"(?=$|[/\s:,;'\")\]])", text) is not None
+
+
+def mentions(argv, cwd, path, read):
+    """Whether a command line, or a config file named on it, names path (names_path)."""
+    if any(names_path(word, path) for word in argv):
         return True
     for word in argv:
         if word.endswith(CONFIG_SUFFIXES):
             try:
-                if text in read(os.path.join(cwd, word)):
+                if names_path(read(os.path.join(cwd, word)), path):
                     return True
             except (OSError, UnicodeDecodeError):
                 continue

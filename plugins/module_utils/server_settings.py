@@ -12,6 +12,9 @@ import json
 import re
 
 _ROLE = "the role sets it; its reloads depend on it"
+# Who the server runs as is the role's: the unit or the module starts it as wsgi_deploy_user, and a
+# master that cannot take another user (or takes root) would not start, and take the site down.
+_USER = "the server runs as wsgi_deploy_user, which the role starts it as; set that"
 
 # Setting names the role writes (uWSGI's aliases too), with what a user sets instead.
 MANAGED = {
@@ -23,6 +26,7 @@ MANAGED = {
         "chdir": _ROLE, "pythonpath": _ROLE, "preload_app": _ROLE, "pidfile": _ROLE, "errorlog": _ROLE,
         "loglevel": _ROLE, "capture_output": _ROLE, "control_socket": _ROLE, "daemon": _ROLE,
         "post_worker_init": _ROLE, "reload": _ROLE, "config": _ROLE,
+        "user": _USER, "group": _USER, "initgroups": _USER, "chroot": _USER,
     },
     "uwsgi": {
         "http-socket": "set wsgi_deploy_bind", "module": "set wsgi_deploy_app", "wsgi": "set wsgi_deploy_app",
@@ -34,6 +38,8 @@ MANAGED = {
         "lazy": _ROLE, "touch-chain-reload": _ROLE, "binary-path": _ROLE, "pidfile": _ROLE, "master-fifo": _ROLE,
         "logto": _ROLE, "daemonize": _ROLE, "die-on-term": _ROLE, "vacuum": _ROLE, "wsgi-file": _ROLE,
         "callable": _ROLE, "mount": _ROLE, "ini": _ROLE, "py-autoreload": _ROLE, "touch-reload": _ROLE,
+        "uid": _USER, "gid": _USER, "setuid": _USER, "setgid": _USER, "chroot": _USER, "add-gid": _USER,
+        "immediate-uid": _USER, "immediate-gid": _USER, "emperor-tyrant": _USER,
     },
 }
 

@@ -246,6 +246,11 @@ def test_a_pidfile_naming_another_apps_master_gets_it_no_signal(gunicorn, tmp_pa
     assert "do not name /srv/shop/etc/gunicorn.conf.py: it runs another app, and was not signalled" in raised.value.msg
     assert raised.value.facts["foreign"] is True
     assert gunicorn.worker_pids() == workers, "the other app's master was signalled"
+    # Nor is it the app's whose directory is a prefix of its own: /srv/app is not /srv/app-admin.
+    prefix = dict(gunicorn.params(), master_path=gunicorn.base.rstrip("/")[:-1])
+    with pytest.raises(ReloadError) as raised:
+        reload_server(prefix)
+    assert "it runs another app, and was not signalled" in raised.value.msg
     # Named by its own config, the same master is this app's.
     own = dict(gunicorn.params(), master_path=os.path.join(gunicorn.base, "gunicorn.conf.py"))
     assert reload_server(own)["reloaded"] is True

@@ -49,3 +49,28 @@ def test_a_touch_file_swapped_for_a_link_is_refused_before_anything_changes(tmp_
     touch.write_text("")
     seen = look(root=str(tmp_path / "srv"), server="uwsgi", reload_file=str(touch))
     assert not any("touch file" in problem for problem in seen["problems"]), seen["problems"]
+
+
+def test_a_root_that_holds_what_the_role_did_not_make_is_refused(tmp_path):
+    home = tmp_path / "alice"
+    home.mkdir(mode=0o700)
+    (home / ".bashrc").write_text("")
+    (home / "notes.txt").write_text("")
+    seen = look(root=str(home))
+    assert any("wsgi_deploy_root %s already holds what the role did not make (.bashrc, notes.txt)" % home in problem
+               and "Choose a new or empty directory" in problem for problem in seen["problems"]), seen["problems"]
+    # An empty directory, and one the role prepared for a deploy that failed before its record, are taken.
+    empty = tmp_path / "new"
+    empty.mkdir()
+    assert not any("already holds" in problem for problem in look(root=str(empty))["problems"])
+    for name in ("releases", "venvs", "etc", "log", "run", "shared"):
+        (empty / name).mkdir()
+    (empty / "current").symlink_to("releases/x")
+    assert not any("already holds" in problem for problem in look(root=str(empty))["problems"])
+
+
+def test_a_service_account_of_the_system_is_refused_as_the_apps_user(tmp_path):
+    # Debian's www-data: no login, its own group, but its home and its processes are other services'.
+    seen = look(root=str(tmp_path / "srv"), app_user="www-data")
+    assert any("wsgi_deploy_user www-data is an existing account whose home is /var/www, not the app's root"
+               in problem for problem in seen["problems"]), seen["problems"]

@@ -22,6 +22,9 @@ def test_uwsgi_lists_give_the_option_once_per_item_and_booleans_as_words():
 
 @pytest.mark.parametrize("server, settings, says", [
     ("gunicorn", {"bind": "0.0.0.0:80"}, "bind cannot be set here; set wsgi_deploy_bind."),
+    # A master that cannot become the user it is told (or becomes root) takes the site down.
+    ("gunicorn", {"user": "root"}, "user cannot be set here; the server runs as wsgi_deploy_user"),
+    ("uwsgi", {"uid": 0}, "uid cannot be set here; the server runs as wsgi_deploy_user"),
     ("uwsgi", {"home": "/opt/venv"}, "home cannot be set here; the role sets it"),
     ("uwsgi", {"socket": "127.0.0.1:3031\nhttp = :80"}, "the value of socket holds a line break"),
     ("gunicorn", {"Bad-Name": 1}, '"Bad-Name" is not a gunicorn setting\'s name'),
@@ -35,3 +38,4 @@ def test_problems_name_the_setting_and_never_its_value(server, settings, says):
     assert not [value for value in settings.values() if isinstance(value, str) and value in " ".join(found)]
     with pytest.raises(ValueError):
         server_settings.render(settings, server)
+
