@@ -12,12 +12,16 @@ description:
     that runs this lookup, the parent of the worker process that templates the task.
     C(ansible_pids) is the list of PIDs of the controller's processes whose command line holds
     C(ansible); a lock whose holder is not among them was left by a run that is gone.
+  - C(pid_view) names what those PIDs are seen from - the PID namespace (C(pidns:) and its inode), and
+    C(:partial) when this user cannot see every process (C(/proc) mounted with C(hidepid) and not root).
+    A lock is broken only by a run with the same, complete, view as its holder's - never because a
+    process could not be seen.
   - It reads C(/proc) where the controller has one (Linux), and C(ps) elsewhere (macOS, the BSDs).
 version_added: "1.2.0"
 author: wsgi-deploy developers (@wsgi-deploy)
 options:
   _terms:
-    description: What to answer, C(name), C(playbook_pid) or C(ansible_pids).
+    description: What to answer, C(name), C(playbook_pid), C(ansible_pids) or C(pid_view).
     required: true
     type: list
     elements: str
@@ -74,10 +78,39 @@ def _cmdline(proc, pid):
         return b""  # gone since the listing, or not ours to read
 
 
+def pid_view(proc="/proc", uid=None):
+    """What ansible_pids sees: the PID namespace's inode, and whether some processes are hidden."""
+    if not os.path.isdir(os.path.join(proc, "self")):
+        return "ps"  # ps -A lists every process of the system
+    try:
+        view = "pidns:%d" % os.stat(os.path.join(proc, "self", "ns", "pid")).st_ino
+    except OSError:
+        view = "pidns:unknown"
+    uid = os.geteuid() if uid is None else uid
+    return view + (":partial" if uid != 0 and _hides_pids(proc) else "")
+
+
+def _hides_pids(proc):
+    """Whether /proc is mounted so that a user sees only their own processes (hidepid)."""
+    try:
+        with open(os.path.join(proc, "self", "mountinfo")) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return True  # cannot tell: count it as hiding
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4 and fields[4] == proc:
+            options = fields[-1].split(",")
+            return any(option.startswith("hidepid=") and option not in ("hidepid=0", "hidepid=off")
+                       for option in options)
+    return False
+
+
 ANSWERS = {
     "name": platform.node,
     "playbook_pid": os.getppid,
     "ansible_pids": ansible_pids,
+    "pid_view": pid_view,
 }
 
 

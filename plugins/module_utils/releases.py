@@ -108,6 +108,18 @@ def release_env(root, release):
     return app_env.parse(data.decode("utf-8", "replace")) if data else {}
 
 
+def secrets(root, *names):
+    """What is masked in a module's result under root: the secrets (app_env.secrets) of the live
+    release's environment and of the releases named; none of a root that has no such release."""
+    found = set()
+    for name in set(filter(None, names + (live(root)["release"],))):
+        try:
+            found.update(app_env.secrets(release_env(root, name)))
+        except (ReleaseError, OSError):
+            continue
+    return found
+
+
 def live(root):
     """The release and the virtualenv that ROOT/current and ROOT/venv point at ('' if none), and
     the key the live release was built with ('' for a release made before keys)."""
@@ -376,8 +388,13 @@ def _open_parent(path):
 
 def holder_gone(holder, owner, controller_pids):
     """Whether the lock's holder is a deploy from this same controller whose ansible-playbook no
-    longer runs there. Only such a holder can be known to be gone; any other is waited for."""
+    longer runs there. Only such a holder can be known to be gone; any other is waited for. The
+    controller's processes were listed from owner's pid_view (its PID namespace): a holder seen
+    from another, or a listing that hides some processes (hidepid), proves nothing."""
     if not holder.get("controller") or holder.get("controller") != owner.get("controller"):
+        return False
+    view = owner.get("pid_view")
+    if not view or holder.get("pid_view") != view or str(view).endswith(":partial"):
         return False
     try:
         pid = int(holder.get("pid"))

@@ -121,6 +121,12 @@ options:
   chdir:
     description: With O(state=started), the directory to run O(command) in.
     type: path
+  app_root:
+    description:
+      - The root of an app deployed by the role. The values of its live release's environment (C(wsgi_deploy_env)),
+        and each of their parts of 8 characters or more, are masked in what the module returns - the server's log
+        lines that a failure quotes may print them.
+    type: path
   timeout:
     description: Seconds to wait for the reload to end before failing.
     type: float
@@ -325,7 +331,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import (
     MASTER_ARGUMENT_SPEC, SERVER_REQUIRED_IF, SERVERS, ReloadError, reload_server, server_status, start_server,
     stop_server)
@@ -347,6 +353,7 @@ def main():
             "command": {"type": "list", "elements": "str"},
             "user": {"type": "str"},
             "chdir": {"type": "path"},
+            "app_root": {"type": "path"},
             **health.ARGUMENT_SPEC,
         },
         required_if=[
@@ -356,6 +363,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    if params["app_root"]:
+        # The server's log lines, which a failure quotes, may print the app's settings.
+        module.no_log_values.update(releases.secrets(params["app_root"]))
     # required_if cannot see a default that depends on the server: chain is uWSGI's.
     if (params["state"] == "reloaded" and params["server"] == "uwsgi" and not params["method"]
             and not params["reload_file"]):

@@ -74,3 +74,25 @@ def test_a_service_account_of_the_system_is_refused_as_the_apps_user(tmp_path):
     seen = look(root=str(tmp_path / "srv"), app_user="www-data")
     assert any("wsgi_deploy_user www-data is an existing account whose home is /var/www, not the app's root"
                in problem for problem in seen["problems"]), seen["problems"]
+
+
+def test_the_live_releases_settings_are_masked_in_the_log_a_module_returns(tmp_path, capsys):
+    import json
+
+    import pytest
+    from ansible.module_utils.testing import patch_module_args
+
+    from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env
+    from ansible_collections.graceful.wsgi_deploy.plugins.modules import wsgi_release_info
+
+    root = tmp_path / "srv"
+    (root / "releases" / "r1").mkdir(parents=True)
+    (root / "releases" / "r1" / app_env.FILE_NAME).write_text(app_env.render({"TOKEN": "tok-4f9a1c7e2b"}))
+    (root / "current").symlink_to("releases/r1")
+    log = tmp_path / "server.log"
+    log.write_text("worker 7 started\nauth failed with tok-4f9a1c7e2b\n")
+    with patch_module_args({"root": str(root), "log_file": str(log)}), pytest.raises(SystemExit):
+        wsgi_release_info.main()
+    printed = capsys.readouterr().out
+    assert json.loads(printed)["log_tail"] == ["worker 7 started", "auth failed with ********"]
+    assert "tok-4f9a1c7e2b" not in printed

@@ -118,12 +118,30 @@ def test_the_lock_is_taken_once_and_names_its_holder(tmp_path):
     assert releases.drop_lock(lock) is True and not os.path.exists(lock)
 
 
+VIEW = "pidns:4026531836"
+
+
 def test_a_lock_left_by_a_gone_deploy_from_this_controller_is_broken(tmp_path):
     lock = str(tmp_path / ".deploy.lock")
-    releases.take_lock(lock, {"controller": "ctl", "pid": 100})
-    taken = releases.take_lock(lock, {"controller": "ctl", "pid": 200}, controller_pids=[200, 300])
+    releases.take_lock(lock, {"controller": "ctl", "pid": 100, "pid_view": VIEW})
+    taken = releases.take_lock(lock, {"controller": "ctl", "pid": 200, "pid_view": VIEW}, controller_pids=[200, 300])
     assert taken["taken"] is True and taken["broke"]["pid"] == 100
     assert json.load(open(os.path.join(lock, "owner")))["pid"] == 200
+
+
+@pytest.mark.parametrize("holder_view, own_view", [
+    # The holder ran in another PID namespace (a container, unshare --pid): its PID means nothing here.
+    ("pidns:4026532999", VIEW),
+    # This run cannot see every process (/proc with hidepid, not root): not seeing it proves nothing.
+    (VIEW + ":partial", VIEW + ":partial"),
+    # A lock from before the view was recorded.
+    (None, VIEW),
+])
+def test_a_holder_not_proven_gone_is_waited_for(tmp_path, holder_view, own_view):
+    lock = str(tmp_path / ".deploy.lock")
+    releases.take_lock(lock, {"controller": "ctl", "pid": 100, "pid_view": holder_view})
+    taken = releases.take_lock(lock, {"controller": "ctl", "pid": 200, "pid_view": own_view}, controller_pids=[200])
+    assert taken["taken"] is False and taken["holder"]["pid"] == 100
 
 
 def test_a_lock_held_from_another_controller_is_waited_for_then_left_alone(tmp_path):

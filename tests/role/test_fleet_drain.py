@@ -28,6 +28,11 @@ def test_a_deploy_killed_while_a_host_is_drained_leaves_it_out_and_the_next_depl
     set_version(fleet, "2")
     mark = os.path.join(fleet.hosts["web1"]["root"], ".drained")
 
+    # A backend that haproxy does not know stops the deploy before anything changes on a host.
+    wrong = fleet.run(wsgi_deploy_haproxy_backend="shop")
+    assert wrong.returncode != 0 and "haproxy has no backend shop (its backends: app)" in wrong.stdout
+    assert os.listdir(os.path.join(fleet.hosts["web1"]["root"], "releases")) == [v1] and not os.path.exists(mark)
+
     with under_load(fleet, fleet.haproxy.url) as load:
         killed = fleet.run(wsgi_deploy_drain="always", wsgi_deploy_before_live_tasks=str(hook))
         left = {"haproxy": fleet.haproxy.states(), "marked": os.path.exists(mark), "live": fleet.live("web1")}

@@ -103,6 +103,27 @@ def test_a_release_that_answers_500_is_rolled_back_by_itself(deploy):
     assert get(app.port) == "hello v1"
 
 
+def test_a_setting_that_cannot_run_is_rolled_back_with_the_config_it_came_in(deploy):
+    # It passes Validate and the config's check, and the new master cannot start its workers.
+    app = deploy("gunicorn")
+    app.run(check=True)
+    config = os.path.join(app.root, "etc", "gunicorn.conf.py")
+    with open(config) as handle:
+        before = handle.read()
+    current = live(app)
+
+    set_version(app, "2")
+    run = app.run(wsgi_deploy_server_settings={"worker_tmp_dir": "/nonexistent/wsgi-deploy-test"})
+
+    assert run.returncode != 0
+    assert "Rolled back to release %s" % current in failure_of(run), failure_of(run)
+    with open(config) as handle:
+        assert handle.read() == before, "the config that cannot run stayed"
+    assert live(app) == current and get(app.port) == "hello v1"
+    # The next deploy starts from what runs, and a good one goes live.
+    assert result_of(app.run(check=True))["reloaded"] is True and get(app.port) == "hello v2"
+
+
 def test_rollback_by_hand_goes_to_the_previous_release_or_a_named_one(deploy):
     app = deploy("uwsgi")
     app.run(check=True)

@@ -1,4 +1,5 @@
 """What the deploy lock learns about the controller, on Linux (/proc) and where there is no /proc (ps)."""
+import os
 import subprocess
 import sys
 
@@ -37,3 +38,23 @@ def test_without_proc_or_ps_the_lookup_says_so(processes):
     with pytest.raises(Exception) as raised:
         ansible_pids(proc="/nonexistent/proc", ps="/nonexistent/ps")
     assert "no /proc and no working ps" in str(raised.value)
+
+
+def test_the_pid_view_names_the_pid_namespace_and_a_proc_that_hides_processes(tmp_path):
+    from ansible_collections.graceful.wsgi_deploy.plugins.lookup.controller import pid_view
+    here = pid_view()
+    assert here.startswith("pidns:") and not here.endswith(":partial")
+    # A run in a PID namespace of its own sees other PIDs: its view differs.
+    other = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+                            "from ansible_collections.graceful.wsgi_deploy.plugins.lookup.controller import pid_view; "
+                            "print(pid_view())"], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout.strip()
+    assert other.startswith("pidns:") and other != here
+    # /proc mounted with hidepid: a user that is not root does not see every process.
+    proc = tmp_path / "proc"
+    (proc / "self" / "ns").mkdir(parents=True)
+    (proc / "self" / "mountinfo").write_text("22 1 0:21 / %s rw,nosuid - proc proc rw,hidepid=invisible\n" % proc)
+    assert pid_view(str(proc), uid=1000).endswith(":partial")
+    assert not pid_view(str(proc), uid=0).endswith(":partial")
+    (proc / "self" / "mountinfo").write_text("22 1 0:21 / %s rw,nosuid - proc proc rw\n" % proc)
+    assert not pid_view(str(proc), uid=1000).endswith(":partial")

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.graceful.wsgi_deploy.plugins.modules import (
-    wsgi_app_command, wsgi_lock, wsgi_release, wsgi_release_info, wsgi_reload)
+    wsgi_app_command, wsgi_balancer_info, wsgi_lock, wsgi_release, wsgi_release_info, wsgi_reload)
 
 CASES = [
     ({"server": "gunicorn"}, "server is gunicorn but all of the following are missing: pidfile"),
@@ -67,6 +67,9 @@ RELEASE_CASES = [
     (wsgi_app_command, {"root": "/nonexistent", "app_user": "nobody"}, "missing required arguments: commands"),
     (wsgi_app_command, {"root": "/nonexistent", "app_user": "root", "commands": [["true"]]},
      "the app's commands run as the app's user, never as root"),
+    (wsgi_balancer_info, {"socket": "/nonexistent/admin.sock", "backend": "app"}, "missing required arguments: server"),
+    (wsgi_balancer_info, {"socket": "/nonexistent/admin.sock", "backend": "app", "server": "web1"},
+     "haproxy's admin socket /nonexistent/admin.sock does not answer: No such file or directory"),
 ]
 
 
