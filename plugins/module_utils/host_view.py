@@ -121,7 +121,8 @@ def look(params, main_pid):
         result["main_pid"] = main_pid(params["unit"]) if systemd_runs() else 0
     result["problems"] = refusals(params, result)
     if params["log_file"]:
-        result["log_tail"] = server_log.tail(params["log_file"])
+        # The server's log may print the app's settings: those of the live release are masked.
+        result["log_tail"] = releases.masked(server_log.tail(params["log_file"]), params["root"])
     return result
 
 

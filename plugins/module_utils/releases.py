@@ -108,16 +108,18 @@ def release_env(root, release):
     return app_env.parse(data.decode("utf-8", "replace")) if data else {}
 
 
-def secrets(root, *names):
-    """What is masked in a module's result under root: the secrets (app_env.secrets) of the live
-    release's environment and of the releases named; none of a root that has no such release."""
-    found = set()
+def masked(lines, root, *names):
+    """Lines a module quotes (a log, an answer) with the settings of the live release under root,
+    and of the releases named, masked (app_env.mask). Only text is masked, never a result's paths
+    or names: a short value may be part of one."""
+    if not root or not lines:
+        return lines
     for name in set(filter(None, names + (live(root)["release"],))):
         try:
-            found.update(app_env.secrets(release_env(root, name)))
+            lines = app_env.mask(lines, release_env(root, name))
         except (ReleaseError, OSError):
             continue
-    return found
+    return lines
 
 
 def live(root):

@@ -141,9 +141,6 @@ def main():
             **host_view.ARGUMENT_SPEC),
         required_if=host_view.REQUIRED_IF, supports_check_mode=True)
     params, check = module.params, module.check_mode
-    if params["root"]:
-        # The server's log, quoted in the result, may print the app's settings.
-        module.no_log_values.update(releases.secrets(params["root"]))
     if params["state"] == "absent":
         removed = releases.drop_lock(params["path"], check)
         module.exit_json(changed=False, removed=[params["path"]] if removed else [])

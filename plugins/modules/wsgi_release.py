@@ -267,7 +267,7 @@ unlocked:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.release_steps import StepFailed, release_state
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import MASTER_ARGUMENT_SPEC, SERVER_REQUIRED_IF
 
@@ -316,10 +316,6 @@ def main():
         ],
         supports_check_mode=True,
     )
-    if module.params["root"]:
-        # Whatever the result quotes (a command's output, the server's log, the app's answer) may
-        # print the app's settings: those of the new release and of the live one are masked.
-        module.no_log_values.update(releases.secrets(module.params["root"], module.params["release"]))
     try:
         module.exit_json(**release_state(module.params, module.check_mode, module.warn))
     except StepFailed as exc:

@@ -147,15 +147,12 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import host_view, releases
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import host_view
 
 
 def main():
     module = AnsibleModule(argument_spec=host_view.ARGUMENT_SPEC, required_if=host_view.REQUIRED_IF,
                            supports_check_mode=True)
-    if module.params["root"]:
-        # The server's log, quoted in the result, may print the app's settings.
-        module.no_log_values.update(releases.secrets(module.params["root"]))
     problem = host_view.check_names(module.params)
     if problem:
         module.fail_json(msg=problem)

@@ -124,8 +124,8 @@ options:
   app_root:
     description:
       - The root of an app deployed by the role. The values of its live release's environment (C(wsgi_deploy_env)),
-        and each of their parts of 8 characters or more, are masked in what the module returns - the server's log
-        lines that a failure quotes may print them.
+        and each of their parts of 8 characters or more, are masked in the message and the server's log lines that a
+        failure quotes, which may print them.
     type: path
   timeout:
     description: Seconds to wait for the reload to end before failing.
@@ -363,9 +363,6 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params["app_root"]:
-        # The server's log lines, which a failure quotes, may print the app's settings.
-        module.no_log_values.update(releases.secrets(params["app_root"]))
     # required_if cannot see a default that depends on the server: chain is uWSGI's.
     if (params["state"] == "reloaded" and params["server"] == "uwsgi" and not params["method"]
             and not params["reload_file"]):
@@ -387,7 +384,11 @@ def main():
             module.exit_json(**start_server(params, user, check_mode=module.check_mode))
         result = reload_server(params, check_mode=module.check_mode)
     except ReloadError as exc:
-        module.fail_json(msg=exc.msg, reloaded=False, **exc.facts)
+        # The server's log lines, which a failure quotes, may print the app's settings.
+        facts = dict(exc.facts)
+        if facts.get("log_lines"):
+            facts["log_lines"] = releases.masked(facts["log_lines"], params["app_root"])
+        module.fail_json(msg=releases.masked([exc.msg], params["app_root"])[0], reloaded=False, **facts)
     if params["health_url"] and not module.check_mode:
         answer = result["health"] = health.ask(params)
         if answer["problem"]:
