@@ -29,9 +29,9 @@ class UnsafeFile(OSError):
         return "%s %s" % (self.filename, self.why)
 
 
-def _open(path, flags, mode=0o644):
+def _open(path, flags, mode=0o644, dir_fd=None):
     try:
-        return os.open(path, flags | _FLAGS, mode)
+        return os.open(path, flags | _FLAGS, mode, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UnsafeFile(path, "is a symlink, which is never followed")
@@ -62,11 +62,12 @@ def readable_by(info, uid, gids):
     return bool(info.st_mode & stat.S_IROTH)
 
 
-def read_regular(path, max_bytes, offset=0, owner=None, tail=False, reader=None):
+def read_regular(path, max_bytes, offset=0, owner=None, tail=False, reader=None, dir_fd=None):
     """Up to max_bytes of a regular file (of the user `owner`, if given), from offset, or its
     last max_bytes with tail. FileNotFoundError if it is absent. With reader, (uid, gids), only
-    a file that user may read by its mode: root never reads for a process what it could not."""
-    fd = _open(path, os.O_RDONLY)
+    a file that user may read by its mode: root never reads for a process what it could not.
+    With dir_fd, path is relative to that directory's descriptor."""
+    fd = _open(path, os.O_RDONLY, dir_fd=dir_fd)
     try:
         info = _regular(fd, path, owner)
         if reader is not None and not readable_by(info, *reader):

@@ -218,31 +218,37 @@ def _release_name_refusals(params, result):
 
 
 def _app_file_refusals(params):
-    """The server's log and master FIFO lie in directories of the app's user: one swapped for a link
-    or a file of another kind is refused before anything changes, not met halfway through the reload."""
+    """The server's log, uWSGI's touch file and master FIFO lie in directories of the app's user: one
+    swapped for a link or a file of another kind is refused before anything changes, not met halfway
+    through the reload."""
     found = []
-    if params["log_file"]:
-        try:
-            app_files.regular_stat(params["log_file"])
-        except app_files.UnsafeFile as exc:
-            found.append("The server's log %s: root reads no such file, and the reload would not see its end. The app's "
-                         "user (log/ is its own) may have put it there: make it a regular file again." % exc)
-        except OSError:
-            pass  # unreadable for another reason: the reload says why, if it needs the log
-    touch = params["reload_file"]
-    if touch and params["server"] == "uwsgi":
-        try:
-            app_files.regular_stat(touch)
-        except app_files.UnsafeFile as exc:
-            found.append("The reload's touch file %s: root touches no such file, and uWSGI would not reload. The app's "
-                         "user (run/ is its own) may have put it there: remove it, and the deploy makes it again." % exc)
-        except OSError:
-            pass  # absent: the reload makes it
+    unsafe = _unsafe_file(params["log_file"])
+    if unsafe:
+        found.append("The server's log %s: root reads no such file, and the reload would not see its end. The app's "
+                     "user (log/ is its own) may have put it there: make it a regular file again." % unsafe)
+    unsafe = _unsafe_file(params["reload_file"]) if params["server"] == "uwsgi" else None
+    if unsafe:
+        found.append("The reload's touch file %s: root touches no such file, and uWSGI would not reload. The app's "
+                     "user (run/ is its own) may have put it there: remove it, and the deploy makes it again." % unsafe)
     fifo = params["fifo_file"]
     if fifo and os.path.lexists(fifo) and not stat.S_ISFIFO(os.lstat(fifo).st_mode):
         found.append("The master FIFO %s is not a FIFO: root writes nothing to it. The app's user (run/ is its own) "
                      "may have put it there: remove it and restart the server, which makes it again." % fifo)
     return found
+
+
+def _unsafe_file(path):
+    """Why root would not use the file at path (app_files.UnsafeFile: a link, not a regular file,
+    more than one link), or None. An absent or unreadable one is the reload's to report, if it needs it."""
+    if not path:
+        return None
+    try:
+        app_files.regular_stat(path)
+    except app_files.UnsafeFile as exc:
+        return exc
+    except OSError:
+        pass
+    return None
 
 
 def _foreign_root_refusals(root):

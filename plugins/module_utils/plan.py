@@ -208,28 +208,32 @@ def launched_argv(v, found):
     return argv if found["systemd"] else ["/usr/bin/setsid", "--fork"] + argv
 
 
-def _uvicorn_command(v, found):
+def _listen(v):
+    """--host, --port and --workers, as uvicorn and Granian both take them."""
     host, dummy, port = v["wsgi_deploy_bind"].rpartition(":")
-    return [found["venv"] + "/bin/python", found["venv"] + "/bin/uvicorn", "wsgi_deploy_app:app",
-            "--app-dir", os.path.dirname(found["config_file"]), "--interface", "asgi3",
-            "--host", host.strip("[]") or "0.0.0.0", "--port", port, "--workers", str(int(v["wsgi_deploy_workers"])),
-            # A request in flight may take this long when its worker is told to go.
-            "--timeout-graceful-shutdown", str(found["mercy"]),
-            # How long a new worker may take to be ready before uvicorn gives the restart up: as long
-            # as the reload may take. The reload fails before that if it takes longer.
-            "--timeout-worker-healthcheck", str(found["reloads"]["chosen"]["timeout"]),
-            "--log-level", "info", "--no-access-log"]
+    return ["--host", host.strip("[]") or "0.0.0.0", "--port", port, "--workers", str(int(v["wsgi_deploy_workers"]))]
+
+
+def _uvicorn_command(v, found):
+    argv = [found["venv"] + "/bin/python", found["venv"] + "/bin/uvicorn", "wsgi_deploy_app:app",
+            "--app-dir", os.path.dirname(found["config_file"]), "--interface", "asgi3"] + _listen(v)
+    return argv + [
+        # A request in flight may take this long when its worker is told to go.
+        "--timeout-graceful-shutdown", str(found["mercy"]),
+        # How long a new worker may take to be ready before uvicorn gives the restart up: as long
+        # as the reload may take. The reload fails before that if it takes longer.
+        "--timeout-worker-healthcheck", str(found["reloads"]["chosen"]["timeout"]),
+        "--log-level", "info", "--no-access-log"]
 
 
 def _granian_command(v, found):
-    host, dummy, port = v["wsgi_deploy_bind"].rpartition(":")
     interface = v["wsgi_deploy_granian_interface"]
-    argv = [found["venv"] + "/bin/python", found["venv"] + "/bin/granian", "--interface", interface,
-            "--host", host.strip("[]") or "0.0.0.0", "--port", port, "--workers", str(int(v["wsgi_deploy_workers"])),
-            # A stopping worker that has not finished its requests in flight by then is killed.
-            "--workers-kill-timeout", str(found["mercy"]),
-            # The reload's lines ("Spawning worker-N with PID", "Started worker-N") are at level info.
-            "--log-level", "info"]
+    argv = [found["venv"] + "/bin/python", found["venv"] + "/bin/granian", "--interface", interface] + _listen(v)
+    argv += [
+        # A stopping worker that has not finished its requests in flight by then is killed.
+        "--workers-kill-timeout", str(found["mercy"]),
+        # The reload's lines ("Spawning worker-N with PID", "Started worker-N") are at level info.
+        "--log-level", "info"]
     if interface == "wsgi":
         argv += ["--blocking-threads", str(int(v["wsgi_deploy_threads"]))]
     # The app by its path: each worker resolves it when it loads the app, never the master's cwd.

@@ -10,7 +10,7 @@ import os
 import pwd
 import time
 
-from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import app_env, health, releases, server_log
+from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import health, releases, server_log
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils import processes as procs
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.host_view import check_names
 from ansible_collections.graceful.wsgi_deploy.plugins.module_utils.reload import ReloadError, reload_server
@@ -55,20 +55,10 @@ def _release_env(params, **failed):
 
 
 def _masked(lines, params):
-    """Output lines with the values of the release's environment (wsgi_deploy_env) put out of sight:
-    a command that prints its settings does not put a secret into Ansible's output."""
-    root, release = params["root"], params["release"] or releases.live(params["root"])["release"]
-    try:
-        env = releases.release_env(root, release) if release else {}
-    except releases.ReleaseError:
-        env = {}
-    return app_env.mask(lines, env)
-
-
-def _masked_log(lines, params):
-    """The server's log lines as a failure quotes them: a managed release's environment values masked,
-    as a command's output is (a traceback may print a setting)."""
-    return _masked(lines, params) if params.get("root") and lines else lines
+    """Lines the module quotes (a command's output, the server's log, the app's answer) with the
+    values of the new and the live release's environment (wsgi_deploy_env) put out of sight: a
+    command or a traceback that prints a setting does not put a secret into Ansible's output."""
+    return releases.masked(lines, params.get("root"), params.get("release"))
 
 
 def run_as_app(params, argv, cwd, seconds, what, **failed):
@@ -167,20 +157,20 @@ def go_live(params, check_mode, switched, warn):
         except ReloadError as exc:
             facts = dict(switched, **exc.facts)
             if facts.get("log_lines"):
-                facts["log_lines"] = _masked_log(facts["log_lines"], params)
-            raise StepFailed(_masked_log([exc.msg], params)[0], reloaded=False, failed_step="reload", **facts)
+                facts["log_lines"] = _masked(facts["log_lines"], params)
+            raise StepFailed(_masked([exc.msg], params)[0], reloaded=False, failed_step="reload", **facts)
     if params["health_url"] and not check_mode:
         answer = facts["health"] = health.ask(params)
         if answer["problem"]:
             msg, failed = health.failure(facts, answer)
             if params["log_file"]:
                 # The log's end, past the reload's lines: what the app logged as it answered (a traceback).
-                failed["log_lines"] = _masked_log(server_log.tail(params["log_file"], 10), params)
+                failed["log_lines"] = _masked(server_log.tail(params["log_file"], 10), params)
             # What the app answered (a debug page, an error naming a setting) is quoted masked.
-            failed["health"] = dict(answer, **dict(zip(("content", "problem"), _masked_log(
-                [answer["content"] or "", answer["problem"] or ""], params))))
-            failed["content"] = failed["health"]["content"]
-            raise StepFailed(_masked_log([msg], params)[0], failed_step="health", **failed)
+            content, problem = _masked([answer["content"] or "", answer["problem"] or ""], params)
+            failed["health"] = dict(answer, content=content, problem=problem)
+            failed["content"] = content
+            raise StepFailed(_masked([msg], params)[0], failed_step="health", **failed)
     if not check_mode:
         _record(params, facts, warn)
     facts["unlocked"] = bool(params["lock_path"]) and releases.drop_lock(params["lock_path"], check_mode)

@@ -346,9 +346,9 @@ def _read_holder(parent_fd, name):
     except (OSError, ReleaseError):
         return {}
     try:
-        data = _read_own_at(fd, "owner", 4096)
+        data = app_files.read_regular("owner", 4096, owner=os.geteuid(), dir_fd=fd)
         holder = json.loads(data.decode("utf-8")) if data else {}
-    except (OSError, ReleaseError, ValueError):
+    except (OSError, ValueError):
         holder = {}
     finally:
         os.close(fd)
@@ -366,20 +366,6 @@ def _own_lock_dir(parent_fd, name):
         os.close(fd)
         raise ReleaseError("%s is not a directory of the deploying user" % name)
     return fd
-
-
-def _read_own_at(dir_fd, name, max_bytes):
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except FileNotFoundError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_nlink != 1:
-            raise ReleaseError("%s is not a file of the deploying user" % name)
-        return os.read(fd, max_bytes)
-    finally:
-        os.close(fd)
 
 
 def _open_parent(path):
