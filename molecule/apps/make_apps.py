@@ -19,7 +19,9 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tools"))
+from sdist import extract as unpack_sdist  # noqa: E402
 
 DJANGO = "Django==5.2.19"
 FLASK = "flask==3.1.3"
@@ -153,8 +155,7 @@ def make_flaskr(bin_dir, base):
     sdist = os.path.join(base, "sdist")
     run([os.path.join(bin_dir, "pip"), "download", "-q", "--no-deps", "--no-binary", ":all:", "--dest", sdist, FLASK])
     name = FLASK.replace("==", "-")
-    with tarfile.open(os.path.join(sdist, name + ".tar.gz")) as archive:
-        archive.extractall(sdist, filter="data")
+    unpack_sdist(os.path.join(sdist, name + ".tar.gz"), sdist)
     v1 = os.path.join(base, "v1")
     shutil.copytree(os.path.join(sdist, name, "examples", "tutorial"), v1)
     # pip installs the tutorial's own pyproject.toml (its `flask`), with the version pinned.

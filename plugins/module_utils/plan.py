@@ -57,7 +57,7 @@ GRANIAN_RESPAWN_DEFAULT = 3.5
 
 
 # The role's own files in a release: no source file, shared path or sync may take their place.
-ROLE_FILES = (releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER, app_env.FILE_NAME)
+ROLE_FILES = (releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER, releases.CONFIG_KEPT, app_env.FILE_NAME)
 
 # What the sync always leaves out.
 DEFAULT_EXCLUDES = (".git", "__pycache__", "*.pyc", ".venv", "venv", ".virtualenv", "virtualenv", ".tox",
@@ -154,6 +154,9 @@ def layout(v):
         "rsync_chmod": RSYNC_CHMOD,
     }
     found["unit_path"] = "/etc/systemd/system/" + found["unit"]
+    # The config files a managed server needs; each release keeps them as it went live with them.
+    found["config_files"] = ([found["config_file"]] + ([found["env_loader"]] if server == "uwsgi" else [])
+                             + ([found["unit_path"]] if found["systemd"] else [])) if managed else []
     found["reloads"] = reloads(v, found["mercy"])
     found["code_dir"] = found["current"] if managed else v["wsgi_deploy_dest"]
     if managed:
@@ -487,9 +490,7 @@ def after_preflight(v, found, host, now, check_mode=False):
     # The config files a managed server needs, written where they differ (Preflight compared them).
     # A new config is read by the graceful reload (gunicorn's HUP re-reads it, uWSGI's full reload
     # re-executes the master); only a changed unit needs a restart.
-    files = ([found["config_file"]] + ([found["env_loader"]] if v["wsgi_deploy_server"] == "uwsgi" else [])
-             + ([found["unit_path"]] if found["systemd"] else [])) if managed else []
-    writes = [path for path in files if path not in (now.get("files_matching") or [])]
+    writes = [path for path in found["config_files"] if path not in (now.get("files_matching") or [])]
     unit_changed = found["unit_path"] in writes
     config_changed = any(path != found["unit_path"] for path in writes)
     # Granian forks its new workers from its master, which keeps the packages it imported: a new

@@ -114,9 +114,11 @@ def complete(params, check_mode, **failed):
         # In check mode a first deploy's app user is not made yet, and nothing is handed to it.
         user = None if check_mode else app_user(params, **failed)
         try:
+            # The config the release goes live with, kept in it for a rollback by hand to it.
+            config = releases.read_config(params["config_files"]) if not check_mode else None
             built = releases.build(params["root"], params["release"], params["release_key"], params["venv_key"],
                                    params["shared_paths"], check_mode, params["writable_dirs"],
-                                   user and (user.pw_uid, user.pw_gid))
+                                   user and (user.pw_uid, user.pw_gid), config)
         except releases.ReleaseError as exc:
             raise StepFailed(exc.msg, **failed)
     found = {"built": built}
@@ -145,6 +147,14 @@ def switch(params, check_mode, **failed):
         return releases.switch(params["root"], params["release"], params["venv_key"], check_mode)
     except releases.ReleaseError as exc:
         raise StepFailed(exc.msg, **failed)
+
+
+def restore_config(params, check_mode, **failed):
+    """Put back the config files the release kept, where they differ: the paths put back."""
+    try:
+        return releases.restore_config(params["root"], params["release"], params["config_files"], check_mode)
+    except (releases.ReleaseError, OSError) as exc:
+        raise StepFailed(getattr(exc, "msg", None) or str(exc), **failed)
 
 
 def go_live(params, check_mode, switched, warn):
@@ -209,7 +219,9 @@ def release_state(params, check_mode, warn):
     if state in ("present", "current"):
         facts = _step("release", complete, params, check_mode)
         facts["switched"] = _step("switch", switch, params, check_mode) if state == "current" else []
-        facts["changed"] = facts["built"] or bool(facts["switched"])
+        facts["config_restored"] = (_step("switch", restore_config, params, check_mode)
+                                    if state == "current" and params["restore_config"] else [])
+        facts["changed"] = facts["built"] or bool(facts["switched"]) or bool(facts["config_restored"])
         return facts
     facts = {}
     if params["switch"]:

@@ -30,6 +30,10 @@ RELEASE_MARKER = ".wsgi-deploy-release"
 # Written into a release once it answered its health check as the live one: a rollback goes
 # back only to such a release, never to one that a failed or cut-off deploy left.
 WENT_LIVE_MARKER = ".wsgi-deploy-went-live"
+# Written into a release: the server's config files and unit as it went live with them, which a
+# rollback by hand to it puts back ({path: content}).
+CONFIG_KEPT = ".wsgi-deploy-config.json"
+CONFIG_MAX_BYTES = 1 << 20
 PARTIAL = ".partial"
 RECORD_MAX_BYTES = 1 << 16
 ENV_MAX_BYTES = 1 << 20
@@ -518,10 +522,46 @@ def _symlink_atomically(target, path):
     return True
 
 
-def build(root, name, key, venv, shared, check_mode=False, writable=(), writer=None):
-    """Complete the synced release ROOT/releases/NAME.partial: note its key and its virtualenv,
-    link the shared paths into it, hand the `writable` directories in it to `writer` (uid, gid)
-    for its release commands, and give it its name, which only a complete release gets."""
+def read_config(paths):
+    """{path: content} of the server's config files that exist, each a regular file of the
+    deploying user, as a release keeps them (CONFIG_KEPT)."""
+    kept = {}
+    for path in paths:
+        data = _open_own_file(path, CONFIG_MAX_BYTES)
+        if data is not None:
+            kept[path] = data.decode("utf-8", "surrogateescape")
+    return kept
+
+
+def restore_config(root, release, paths, check_mode=False):
+    """Put back the config files that the release kept (read_config), those among `paths` (the
+    files the role manages) that differ now. Returns the paths put back. A release from before
+    releases kept their config has none: the config stays as it is."""
+    data = _open_own_file(os.path.join(root, "releases", release, CONFIG_KEPT), CONFIG_MAX_BYTES * 4)
+    if data is None:
+        return []
+    try:
+        kept = json.loads(data.decode("utf-8"))
+    except ValueError:
+        raise ReleaseError("%s is not the config a release keeps" % os.path.join(root, "releases", release, CONFIG_KEPT))
+    put_back = []
+    for path in paths:
+        if not isinstance(kept, dict) or not isinstance(kept.get(path), str):
+            continue
+        wanted = kept[path].encode("utf-8", "surrogateescape")
+        if _open_own_file(path, CONFIG_MAX_BYTES) == wanted:
+            continue
+        if not check_mode:
+            _write_atomically(path, wanted)
+        put_back.append(path)
+    return put_back
+
+
+def build(root, name, key, venv, shared, check_mode=False, writable=(), writer=None, config=None):
+    """Complete the synced release ROOT/releases/NAME.partial: note its key and its virtualenv
+    (and the server's config it goes live with, {path: content}), link the shared paths into it,
+    hand the `writable` directories in it to `writer` (uid, gid) for its release commands, and
+    give it its name, which only a complete release gets."""
     releases_dir = os.path.join(root, "releases")
     partial = os.path.join(releases_dir, name + PARTIAL)
     final = os.path.join(releases_dir, name)
@@ -535,6 +575,8 @@ def build(root, name, key, venv, shared, check_mode=False, writable=(), writer=N
     links = [_shared_link(partial, relpath) for relpath in sorted(shared)]
     _write_atomically(os.path.join(partial, RELEASE_MARKER), (key + "\n").encode("utf-8"))
     _write_atomically(os.path.join(partial, VENV_MARKER), (venv + "\n").encode("utf-8"))
+    if config:
+        _write_atomically(os.path.join(partial, CONFIG_KEPT), json.dumps(config, sort_keys=True).encode("utf-8"))
     for relpath, link in links:
         # The sync made what is there from the source: a shared path inside the source is
         # replaced by the link, and never followed.

@@ -98,6 +98,20 @@ options:
     type: list
     elements: str
     default: []
+  config_files:
+    description:
+      - The server's config files and unit that the role manages. A release that O(release_key) completes keeps
+        them as they are then, as it goes live with them (C(.wsgi-deploy-config.json) in the release).
+      - With O(restore_config), the files that O(state=current) may put back.
+    type: list
+    elements: path
+    default: []
+  restore_config:
+    description:
+      - With O(state=current), put back each of O(config_files) that the release kept and that differs now, as a
+        rollback by hand does. A release from before releases kept their config puts back nothing.
+    type: bool
+    default: false
   switch:
     description: With O(state=live), first do what O(state=current) does with the same options.
     type: bool
@@ -216,6 +230,12 @@ import_seconds:
   returned: when O(import_check) ran and passed
   type: float
   sample: 1.42
+config_restored:
+  description: The config files that O(restore_config) put back, which the server reads only when it starts again.
+  returned: O(state=present) and O(state=current)
+  type: list
+  elements: str
+  sample: [/srv/shop/etc/gunicorn.conf.py]
 switched:
   description:
     - The links that now point elsewhere, C(venv) and C(current), in that order.
@@ -287,6 +307,8 @@ def main():
             "release_commands": {"type": "list", "elements": "list", "default": []},
             "command_timeout": {"type": "float", "default": 900},
             "writable_dirs": {"type": "list", "elements": "str", "default": []},
+            "config_files": {"type": "list", "elements": "path", "default": []},
+            "restore_config": {"type": "bool", "default": False},
             "switch": {"type": "bool", "default": False},
             "reload": {"type": "bool", "default": False},
             "server": {"type": "str", "choices": ["gunicorn", "uwsgi", "uvicorn", "granian"]},

@@ -169,6 +169,37 @@ def test_a_release_is_named_only_once_complete_with_its_markers_and_shared_links
         releases.build(root, "20260102T000000000000Z", "k2", "v2", [])
 
 
+def test_a_release_keeps_the_config_it_goes_live_with_and_a_rollback_to_it_puts_that_back(root, tmp_path):
+    config = os.path.join(root, "etc", "gunicorn.conf.py")
+    unit = str(tmp_path / "shop.service")
+    with open(unit, "w") as handle:
+        handle.write("[Service]\nExecStart=/srv/shop/venv/bin/gunicorn\n")
+    name = "20260102T000000000000Z"
+    os.makedirs(os.path.join(root, "releases", name + releases.PARTIAL))
+    releases.build(root, name, "k2", "v2", [], config=releases.read_config([config, unit, str(tmp_path / "none")]))
+    with open(config, "w") as handle:
+        handle.write("workers = 9\n")
+    os.unlink(unit)
+    # Only the files the role manages are put back: the kept record names no other path.
+    assert releases.restore_config(root, name, [config], check_mode=True) == [config]
+    assert open(config).read() == "workers = 9\n"
+    assert releases.restore_config(root, name, [config, unit]) == [config, unit]
+    assert open(config).read() == "workers = 2\n" and open(unit).read().startswith("[Service]")
+    assert releases.restore_config(root, name, [config, unit]) == []
+    # A release made before releases kept their config puts nothing back.
+    assert releases.restore_config(root, "20260101T000000000000Z", [config]) == []
+
+
+def test_a_kept_config_that_is_a_link_is_refused_and_nothing_is_written(root, tmp_path):
+    config = os.path.join(root, "etc", "gunicorn.conf.py")
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps({config: "workers = 99\n"}))
+    os.symlink(str(elsewhere), os.path.join(root, "releases", "20260101T000000000000Z", releases.CONFIG_KEPT))
+    with pytest.raises(releases.ReleaseError, match="symlink"):
+        releases.restore_config(root, "20260101T000000000000Z", [config])
+    assert open(config).read() == "workers = 2\n"
+
+
 def test_switch_replaces_links_and_refuses_a_directory_in_their_place(root):
     make_venv(root, "v2")
     make_release(root, "20260102T000000000000Z")

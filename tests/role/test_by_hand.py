@@ -2,7 +2,7 @@
 to it, and what must be refused before its code changes."""
 import os
 
-from helpers import result_of, set_version
+from helpers import failure_of, result_of, set_version
 from testservers import Server
 from test_unchanged import took_lock
 
@@ -89,3 +89,31 @@ def test_a_pidfile_naming_another_apps_master_is_refused_and_that_master_not_sig
     finally:
         ours.stop()
         other.stop()
+
+
+def test_a_first_sync_that_would_delete_what_its_directory_holds_is_refused(deploy, tmp_path):
+    server = Server("gunicorn", tmp_path / "by-hand").start()
+    # wsgi_deploy_dest one level too high: the server's own directory, its pidfile and log, and
+    # another app's data, none of them in the source.
+    top = os.path.dirname(server.app_dir)
+    os.makedirs(os.path.join(top, "other-app"))
+    with open(os.path.join(top, "other-app", "data.db"), "w") as handle:
+        handle.write("another app's data\n")
+
+    def held():
+        return sorted((os.path.relpath(os.path.join(folder, name), top), os.path.getsize(os.path.join(folder, name)))
+                      for folder, dummy, names in os.walk(top) for name in names if name != "server.log")
+    try:
+        before = held()
+        app = deploy("gunicorn")
+        set_version(app, "2")
+
+        run = app.run(**dict(by_hand(server), wsgi_deploy_dest=top, wsgi_deploy_delete="always"))
+
+        assert run.returncode != 0
+        says = failure_of(run)
+        assert "No deploy went live in wsgi_deploy_dest %s yet" % top in says, says
+        assert "app/" in says and "other-app/data.db" in says and "Nothing was changed" in says
+        assert held() == before and server.get("/") == (200, "hello v1")
+    finally:
+        server.stop()

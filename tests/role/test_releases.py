@@ -1,4 +1,5 @@
 """Releases of a role-managed app: what each deploy adds, what it keeps, what it refuses."""
+import json
 import os
 import time
 
@@ -111,9 +112,18 @@ def test_a_setting_that_cannot_run_is_rolled_back_with_the_config_it_came_in(dep
     with open(config) as handle:
         before = handle.read()
     current = live(app)
+    cannot_run = {"worker_tmp_dir": "/nonexistent/wsgi-deploy-test"}
+
+    # The setting alone, with the live code: no release to go back from, only the config.
+    run = app.run(wsgi_deploy_server_settings=cannot_run)
+    assert run.returncode != 0
+    assert "Put back %s as they were; release %s answers again" % (config, current) in failure_of(run), failure_of(run)
+    with open(config) as handle:
+        assert handle.read() == before, "the config that cannot run stayed"
+    assert live(app) == current and get(app.port) == "hello v1"
 
     set_version(app, "2")
-    run = app.run(wsgi_deploy_server_settings={"worker_tmp_dir": "/nonexistent/wsgi-deploy-test"})
+    run = app.run(wsgi_deploy_server_settings=cannot_run)
 
     assert run.returncode != 0
     assert "Rolled back to release %s" % current in failure_of(run), failure_of(run)
@@ -124,19 +134,27 @@ def test_a_setting_that_cannot_run_is_rolled_back_with_the_config_it_came_in(dep
     assert result_of(app.run(check=True))["reloaded"] is True and get(app.port) == "hello v2"
 
 
-def test_rollback_by_hand_goes_to_the_previous_release_or_a_named_one(deploy):
+def test_rollback_by_hand_goes_to_the_previous_release_or_a_named_one_with_its_config(deploy):
     app = deploy("uwsgi")
-    app.run(check=True)
-    first = live(app)
+    config = os.path.join(app.root, "etc", "uwsgi.ini")
+    app.run(check=True, wsgi_deploy_workers=2)
+    first, first_config = live(app), open(config).read()
     set_version(app, "2")
-    app.run(check=True)
-    second = live(app)
+    app.run(check=True, wsgi_deploy_workers=3)
+    second, second_config = live(app), open(config).read()
+    assert second_config != first_config
 
-    app.run(playbook="rollback.yml", check=True)
+    # The config goes back with the release: uWSGI reads its ini when its master starts again.
+    run = app.run(playbook="rollback.yml", check=True)
     assert live(app) == first and get(app.port) == "hello v1"
+    assert open(config).read() == first_config
+    reloaded = [task["hosts"]["localhost"] for play in json.loads(run.stdout)["plays"] for task in play["tasks"]
+                if task["task"]["name"].endswith("Reload the running server onto the earlier release, and check that it answers")]
+    assert [result.get("method") for result in reloaded] == ["full"], reloaded
 
     app.run(playbook="rollback.yml", check=True, wsgi_deploy_rollback_to=second)
     assert live(app) == second and get(app.port) == "hello v2"
+    assert open(config).read() == second_config
     assert releases(app) == sorted([first, second])
 
 

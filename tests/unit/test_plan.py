@@ -43,6 +43,11 @@ def test_a_managed_app_lives_under_its_root(src):
                                     "/srv/shop/etc/uwsgi.ini"]
     assert (found["master_path"], found["master_user"], found["master_unit"]) == (
         "/srv/shop/etc/uwsgi.ini", "shop", "wsgi-shop.service")
+    # What each release keeps of the config it goes live with, and a rollback by hand puts back.
+    assert found["config_files"] == ["/srv/shop/etc/uwsgi.ini", "/srv/shop/etc/python/wsgi_deploy_env.py",
+                                     "/etc/systemd/system/wsgi-shop.service"]
+    assert planned(src, wsgi_deploy_name="shop", wsgi_deploy_service_manager="none")["config_files"] == [
+        "/srv/shop/etc/gunicorn.conf.py"]
 
 
 def test_a_server_set_up_by_hand_keeps_its_own_files_and_its_locks_lie_beside_it(src):
@@ -50,6 +55,7 @@ def test_a_server_set_up_by_hand_keeps_its_own_files_and_its_locks_lie_beside_it
                     wsgi_deploy_pidfile="/opt/site/run/app.pid", wsgi_deploy_log_file="/var/log/site.log")
     assert found["code_dir"] == "/opt/site/" and found["lock"] == "/opt/.site.deploy.lock"
     assert found["drain_mark"] == "/opt/.site.drained" and found["master_user"] == "" and found["master_unit"] == ""
+    assert found["config_files"] == []
     # Its pidfile lies inside the synced directory: never sent, so never deleted; its log does not.
     assert "/run/app.pid" in found["sync_excludes"] and not any("site.log" in x for x in found["sync_excludes"])
 
@@ -77,7 +83,7 @@ def test_the_sync_leaves_out_the_role_files_shared_paths_and_what_is_left_behind
 def test_the_role_files_are_named_where_the_modules_that_write_them_name_them(src):
     found = planned(src)
     assert found["role_files"] == [releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER,
-                                   app_env.FILE_NAME]
+                                   releases.CONFIG_KEPT, app_env.FILE_NAME]
     assert (found["record_file"], found["venv_complete_file"]) == (releases.RECORD, releases.VENV_COMPLETE)
 
 

@@ -78,3 +78,23 @@ def test_a_master_fifo_the_apps_user_swapped_for_a_link_is_refused_and_its_targe
     assert case["extra"]["target_content"] == "root's own content\n"
     assert case["load"]["failed"] == 0, case["load"]
     assert case["body_after"] == "hello v4 with six 1.17.0"
+
+
+def test_a_changed_unit_whose_release_fails_is_put_back_and_the_earlier_release_serves(host):
+    case = seen(host, "gunicorn", "unit_failed")
+    assert "health check" in case["failure"], case["failure"]
+    assert case["extra"]["timeout_after"] == case["extra"]["timeout_before"], case["extra"]
+    assert case["extra"]["active"] == "active"
+    # The same code as the live release: only the unit changed, and that went back.
+    assert case["body_after"] == "hello v2"
+
+
+def test_a_rollback_by_hand_puts_back_the_unit_its_release_went_live_with(host):
+    case = seen(host, "gunicorn", "unit_by_hand")
+    assert case["failure"] == "", case["failure"]
+    extra = case["extra"]
+    # TimeoutStopSec is the longest request's 40 s, plus the role's margins, once the new unit went live.
+    assert extra["timeout_went_live"] != extra["timeout_before"], extra
+    assert extra["timeout_after"] == extra["timeout_before"] and extra["active"] == "active", extra
+    # Back to the release before the live one, which added a dependency, with the unit it went live with.
+    assert case["body_after"] == "hello v4 with six 1.17.0"
