@@ -57,7 +57,8 @@ GRANIAN_RESPAWN_DEFAULT = 3.5
 
 
 # The role's own files in a release: no source file, shared path or sync may take their place.
-ROLE_FILES = (releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER, releases.CONFIG_KEPT, app_env.FILE_NAME)
+ROLE_FILES = (releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER, releases.RELEASE_RECORD,
+              releases.CONFIG_KEPT, app_env.FILE_NAME)
 
 # What the sync always leaves out.
 DEFAULT_EXCLUDES = (".git", "__pycache__", "*.pyc", ".venv", "venv", ".virtualenv", "virtualenv", ".tox",

@@ -197,6 +197,13 @@ def _record(params, facts, warn):
         except (releases.ReleaseError, OSError) as exc:
             facts["recorded"] = False
             warn("the new code is live and answers, but %s" % (getattr(exc, "msg", None) or exc))
+    if params["root"] and params["restore_record"] and not params["inputs_digest"]:
+        # A rollback that answered: the release it went back to was live before, and so is its record.
+        try:
+            facts["recorded"] = releases.restore_record(params["root"])
+        except (releases.ReleaseError, OSError) as exc:
+            facts["recorded"] = False
+            warn("the earlier release is live and answers, but %s" % (getattr(exc, "msg", None) or exc))
     if params["root"] and params["inputs_digest"]:
         facts["recorded"] = False
         try:

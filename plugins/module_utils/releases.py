@@ -30,6 +30,9 @@ RELEASE_MARKER = ".wsgi-deploy-release"
 # Written into a release once it answered its health check as the live one: a rollback goes
 # back only to such a release, never to one that a failed or cut-off deploy left.
 WENT_LIVE_MARKER = ".wsgi-deploy-went-live"
+# Written into a release each time a deploy records it as live: that record, which a rollback to
+# the release makes the live record again (the next deploy of what is live then has nothing to do).
+RELEASE_RECORD = ".wsgi-deploy-record.json"
 # Written into a release: the server's config files and unit as it went live with them, which a
 # rollback by hand to it puts back ({path: content}).
 CONFIG_KEPT = ".wsgi-deploy-config.json"
@@ -291,15 +294,36 @@ def record(root, digest, venv, files, prepared="", release="", check_mode=False)
                            "nothing was recorded" % (now["release"], now["venv"], release, venv))
     wanted = {"digest": digest, "release": now["release"], "venv": now["venv"],
               "files": {path: app_files.sha256(path) for path in sorted(files)}, "prepared": prepared}
+    return _write_record(root, now["release"], wanted, check_mode)
+
+
+def _write_record(root, release, wanted, check_mode):
+    """The live record, and its copy in the release it names. Returns whether the live one changed."""
+    data = (json.dumps(wanted, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    kept = os.path.join(root, "releases", release, RELEASE_RECORD)
+    try:
+        if _open_own_file(kept, RECORD_MAX_BYTES) != data and not check_mode:
+            _write_atomically(kept, data)
+    except ReleaseError:
+        pass  # a link or a file of another user in its place: the release keeps no record
     try:
         if read_record(root) == wanted:
             return False
     except ReleaseError:
         pass  # not a record the role wrote: replaced by one that is
-
     if not check_mode:
-        _write_atomically(os.path.join(root, RECORD),
-                          (json.dumps(wanted, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+        _write_atomically(os.path.join(root, RECORD), data)
+    return True
+
+
+def restore_record(root, check_mode=False):
+    """After a rollback that answered: the record the live release kept when it was last recorded
+    as live becomes the live record again. Returns whether there was one."""
+    release = live(root)["release"]
+    kept = _read_json(os.path.join(root, "releases", release, RELEASE_RECORD)) if release else {}
+    if not kept or kept.get("release") != release:
+        return False
+    _write_record(root, release, kept, check_mode)
     return True
 
 

@@ -112,6 +112,13 @@ options:
         rollback by hand does. A release from before releases kept their config puts back nothing.
     type: bool
     default: false
+  restore_record:
+    description:
+      - With O(state=live) and O(root) but no O(inputs_digest), as after a rollback - once the app answers, the
+        record the live release kept when a deploy last recorded it as live becomes the live record again, so that
+        the next deploy of what is live has nothing to do. A release that kept none leaves no record.
+    type: bool
+    default: false
   switch:
     description: With O(state=live), first do what O(state=current) does with the same options.
     type: bool
@@ -271,8 +278,10 @@ health:
   returned: O(state=live) with O(health_url), not in check mode
   type: dict
 recorded:
-  description: Whether the record now holds this deploy (false when it already did, or could not be written).
-  returned: O(state=live) with O(root) or O(dest), and O(inputs_digest)
+  description:
+    - Whether the record now holds this deploy (false when it already did, or could not be written).
+    - With O(restore_record), whether the live release's own record became the live record again.
+  returned: O(state=live) with O(root) or O(dest), and O(inputs_digest) or O(restore_record)
   type: bool
 removed:
   description: The releases and virtualenvs removed.
@@ -309,6 +318,7 @@ def main():
             "writable_dirs": {"type": "list", "elements": "str", "default": []},
             "config_files": {"type": "list", "elements": "path", "default": []},
             "restore_config": {"type": "bool", "default": False},
+            "restore_record": {"type": "bool", "default": False},
             "switch": {"type": "bool", "default": False},
             "reload": {"type": "bool", "default": False},
             "server": {"type": "str", "choices": ["gunicorn", "uwsgi", "uvicorn", "granian"]},

@@ -190,6 +190,31 @@ def test_a_release_keeps_the_config_it_goes_live_with_and_a_rollback_to_it_puts_
     assert releases.restore_config(root, "20260101T000000000000Z", [config]) == []
 
 
+def test_a_release_keeps_its_record_and_a_rollback_to_it_makes_that_the_live_record_again(root):
+    config = os.path.join(root, "etc", "gunicorn.conf.py")
+    first = "20260101T000000000000Z"
+    assert releases.record(root, "digest-1", "v1", [config], prepared="p1", release=first) is True
+    recorded = releases.read_record(root)
+    # A second release goes live, with its own record.
+    second = "20260102T000000000000Z"
+    make_release(root, second, venv="v1", key="k2")
+    releases.switch(root, second)
+    releases.record(root, "digest-2", "v1", [config], prepared="p1", release=second)
+    assert releases.read_record(root)["digest"] == "digest-2"
+
+    # Back to the first: its record, as it was, is the live record again.
+    releases.switch(root, first)
+    os.unlink(os.path.join(root, releases.RECORD))
+    assert releases.restore_record(root) is True
+    assert releases.read_record(root) == recorded
+    assert releases.inspect(root, "digest-1", "v1", {config: app_files.sha256(config)})["unchanged"] is True
+
+
+def test_a_release_with_no_record_of_its_own_restores_none(root):
+    assert releases.restore_record(root) is False
+    assert not os.path.exists(os.path.join(root, releases.RECORD))
+
+
 def test_a_kept_config_that_is_a_link_is_refused_and_nothing_is_written(root, tmp_path):
     config = os.path.join(root, "etc", "gunicorn.conf.py")
     elsewhere = tmp_path / "elsewhere.json"

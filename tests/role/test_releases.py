@@ -151,6 +151,10 @@ def test_rollback_by_hand_goes_to_the_previous_release_or_a_named_one_with_its_c
     reloaded = [task["hosts"]["localhost"] for play in json.loads(run.stdout)["plays"] for task in play["tasks"]
                 if task["task"]["name"].endswith("Reload the running server onto the earlier release, and check that it answers")]
     assert [result.get("method") for result in reloaded] == ["full"], reloaded
+    # The release's own record is the live one again: its code and settings, deployed again, are nothing to do.
+    set_version(app, "1")
+    again = result_of(app.run(check=True, wsgi_deploy_workers=2))
+    assert again["changed"] is False and again["reloaded"] is False, again
 
     app.run(playbook="rollback.yml", check=True, wsgi_deploy_rollback_to=second)
     assert live(app) == second and get(app.port) == "hello v2"

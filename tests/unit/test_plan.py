@@ -83,7 +83,7 @@ def test_the_sync_leaves_out_the_role_files_shared_paths_and_what_is_left_behind
 def test_the_role_files_are_named_where_the_modules_that_write_them_name_them(src):
     found = planned(src)
     assert found["role_files"] == [releases.VENV_MARKER, releases.RELEASE_MARKER, releases.WENT_LIVE_MARKER,
-                                   releases.CONFIG_KEPT, app_env.FILE_NAME]
+                                   releases.RELEASE_RECORD, releases.CONFIG_KEPT, app_env.FILE_NAME]
     assert (found["record_file"], found["venv_complete_file"]) == (releases.RECORD, releases.VENV_COMPLETE)
 
 
